@@ -1,0 +1,331 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/posthaste/posthaste/adapters/httpapi"
+	"github.com/posthaste/posthaste/adapters/mariadb"
+	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
+	"github.com/posthaste/posthaste/adapters/sqlite"
+	"github.com/posthaste/posthaste/adapters/sqlsecrets"
+	"github.com/posthaste/posthaste/domain"
+	"github.com/posthaste/posthaste/domain/access"
+	"github.com/posthaste/posthaste/domain/message"
+	"github.com/posthaste/posthaste/domain/submission"
+	"github.com/posthaste/posthaste/domain/suppression"
+	"github.com/posthaste/posthaste/domain/tenancy"
+	"github.com/posthaste/posthaste/domain/webhook"
+	"github.com/posthaste/posthaste/events"
+	"github.com/posthaste/posthaste/projections/messages"
+	"github.com/posthaste/posthaste/projections/stats"
+	"github.com/posthaste/posthaste/projections/webhooks"
+)
+
+// backend is what both stores offer the API: events, acceptance, bodies and the SQL database.
+type backend interface {
+	domain.EventStore
+	submission.Acceptor
+	Body(ctx context.Context, id string) ([]byte, error)
+	DB() *sql.DB
+}
+
+// env is a running API on a real store with one org "acme" and servers acme/main
+// (domain example.org, verified) and acme/other (domain other.org).
+type env struct {
+	t       testing.TB
+	url     string
+	api     *httpapi.API
+	store   backend
+	dialect string
+	th      *tenancy.Handlers
+	key     string // api key of acme/main
+	other   string // api key of acme/other
+	admin   string
+	mu      sync.Mutex
+	log     []exchange // every /api/v2 response, for the contract test
+}
+
+type exchange struct {
+	Method, Path string
+	Status       int
+	Type         string
+	Body         []byte
+}
+
+type options struct {
+	rate  float64
+	burst int
+	max   int64
+}
+
+func sqliteBackend(t testing.TB) (backend, string) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "ph.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return st, "sqlite"
+}
+
+func mariadbBackend(t testing.TB) (backend, string) {
+	return mariadbtest.Store(t, mariadb.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))), "mysql"
+}
+
+func newEnv(t testing.TB, mk func(t testing.TB) (backend, string), o options) *env {
+	t.Helper()
+	ctx := context.Background()
+	st, dialect := mk(t)
+	key := make([]byte, 32)
+	rand.Read(key)
+	sqlDialect := "mysql"
+	if dialect == "sqlite" {
+		sqlDialect = "sqlite"
+	}
+	var secrets tenancy.SecretStore
+	secrets, err := sqlsecrets.New(st.DB(), sqlDialect, key, rand.Reader, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	th, err := tenancy.NewHandlers(tenancy.Deps{Store: st, Clock: time.Now, Rand: rand.Reader, Secrets: secrets,
+		DNS:      tenancy.DNSConfig{SPFInclude: "spf.posthaste.test", ReturnPathDomain: "rp.posthaste.test", Hostname: "posthaste.test"},
+		Resolver: emptyResolver{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := domain.Recorder{Clock: time.Now}
+	sup, err := suppression.NewHandler(st, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := access.New(th, nil, sup, nil, st, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := submission.NewHandler(submission.Config{Hostname: "posthaste.test", Domains: httpapi.NewDomainCache(acc, 10*time.Second, nil), Acceptor: st, Holds: acc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := message.NewHandler(st, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	search, err := messages.NewReader(st.DB())
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := httpapi.NewSQLStore(st.DB(), dialect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actor := events.Actor{Type: events.ActorCLI, ID: "test"}
+	if _, err := th.CreateOrg(ctx, tenancy.CreateOrg{Name: "acme", Actor: actor}); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, store: st, dialect: dialect, th: th, admin: "admin-token-for-tests-0123456789"}
+	for _, s := range []struct{ name, domain string }{{"main", "example.org"}, {"other", "other.org"}} {
+		ref := tenancy.ServerRef{Org: "acme", Name: s.name}
+		if _, err := th.CreateServer(ctx, tenancy.CreateServer{Ref: ref, Actor: actor}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := th.AddDomain(ctx, tenancy.AddDomain{Domain: s.domain, Server: ref, SkipVerification: true, Actor: actor}); err != nil {
+			t.Fatal(err)
+		}
+		nc, err := th.CreateCredential(ctx, tenancy.CreateCredential{Server: ref, Type: tenancy.CredentialAPI, Actor: actor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.name == "main" {
+			e.key = nc.Key
+		} else {
+			e.other = nc.Key
+		}
+	}
+	wh, err := webhook.NewHandlers(webhook.Deps{Store: st, Secrets: secrets, Clock: time.Now, Rand: rand.Reader})
+	if err != nil {
+		t.Fatal(err)
+	}
+	whStore, err := webhooks.NewStore(st.DB(), dialect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := httpapi.New(httpapi.Config{Webhooks: wh, WebhookDeliveries: whStore, Submitter: sub, Tenancy: th, Messages: msgs, Streams: st, Bodies: st, Suppressions: sup,
+		Search: search, Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), AdminToken: e.admin,
+		Stats: func(ctx context.Context, req stats.ReportRequest) (stats.Report, error) {
+			return stats.BuildReport(ctx, st.DB(), req)
+		},
+		RatePerSecond: o.rate, Burst: o.burst, MaxBodyBytes: o.max})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.api = api
+	h := api.Handler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+		if len(r.URL.Path) > 8 && r.URL.Path[:8] == "/api/v2/" {
+			e.mu.Lock()
+			e.log = append(e.log, exchange{Method: r.Method, Path: r.URL.Path, Status: rec.Code, Type: rec.Header().Get("Content-Type"), Body: rec.Body.Bytes()})
+			e.mu.Unlock()
+		}
+	}))
+	t.Cleanup(srv.Close)
+	e.url = srv.URL
+	return e
+}
+
+// do sends a request with headers (name, value pairs) and returns status, headers and body.
+func (e *env) do(method, path string, body any, hdr ...string) (int, http.Header, []byte) {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	case string:
+		rd = bytes.NewReader([]byte(b))
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, e.url+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header, out
+}
+
+// v2 calls /api/v2 with the main server's key and decodes a JSON answer into v (if not nil).
+func (e *env) v2(method, path string, body any, want int, v any, hdr ...string) []byte {
+	e.t.Helper()
+	code, _, out := e.do(method, path, body, append([]string{"Authorization", "Bearer " + e.key}, hdr...)...)
+	if code != want {
+		e.t.Fatalf("%s %s: status %d, want %d: %s", method, path, code, want, out)
+	}
+	if v != nil {
+		if err := json.Unmarshal(out, v); err != nil {
+			e.t.Fatalf("%s %s: %v: %s", method, path, err, out)
+		}
+	}
+	return out
+}
+
+// postal calls a Postal v1 endpoint with key and returns the decoded envelope.
+func (e *env) postal(path, key string, params any, hdr ...string) postalReply {
+	e.t.Helper()
+	h := []string{}
+	if key != "" {
+		h = append(h, "X-Server-API-Key", key)
+	}
+	code, _, out := e.do("POST", path, params, append(h, hdr...)...)
+	if code != http.StatusOK {
+		e.t.Fatalf("%s: HTTP %d (Postal answers 200 always): %s", path, code, out)
+	}
+	var r postalReply
+	if err := json.Unmarshal(out, &r); err != nil {
+		e.t.Fatalf("%s: %v: %s", path, err, out)
+	}
+	r.raw = out
+	return r
+}
+
+type postalReply struct {
+	Status string          `json:"status"`
+	Time   *float64        `json:"time"`
+	Flags  map[string]any  `json:"flags"`
+	Data   json.RawMessage `json:"data"`
+	raw    []byte
+}
+
+func (r postalReply) code() string {
+	var d struct{ Code string }
+	json.Unmarshal(r.Data, &d)
+	return d.Code
+}
+
+// queuedCount counts message.queued events of the store.
+func (e *env) queuedCount() int {
+	e.t.Helper()
+	recs, err := e.store.Query(context.Background(), domain.EventFilter{StreamType: events.StreamMessage, Limit: 1 << 20})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	n := 0
+	for _, r := range recs {
+		if r.Envelope.Type == "message.queued" {
+			n++
+		}
+	}
+	return n
+}
+
+// project applies every message event to the messages read model (no projector runs here;
+// on MariaDB positions are stamped by the relay, so Replay would see nothing yet).
+func (e *env) project() {
+	e.t.Helper()
+	ctx := context.Background()
+	recs, err := e.store.Query(ctx, domain.EventFilter{StreamType: events.StreamMessage, Limit: 1 << 20})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	tx, err := e.store.DB().BeginTx(ctx, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer tx.Rollback()
+	p := messages.New()
+	for _, r := range recs {
+		if err := p.Apply(ctx, tx, e.dialect, r); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	if f, ok := any(p).(interface {
+		Flush(context.Context, *sql.Tx, string) error
+	}); ok {
+		if err := f.Flush(ctx, tx, e.dialect); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+type emptyResolver struct{}
+
+func (emptyResolver) LookupTXT(context.Context, string) ([]string, error)    { return nil, nil }
+func (emptyResolver) LookupCNAME(context.Context, string) (string, error)    { return "", nil }
+func (emptyResolver) LookupMX(context.Context, string) ([]tenancy.MX, error) { return nil, nil }
+func (emptyResolver) LookupIP(context.Context, string) ([]netip.Addr, error) { return nil, nil }

@@ -1,0 +1,622 @@
+package smtpout
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"github.com/posthaste/posthaste/domain/delivery"
+)
+
+// Message is one message to one recipient.
+type Message struct {
+	// ID is the message (stream) id: the VERP return path is made from it when
+	// Config.ReturnPathDomain is set.
+	ID string
+	// MailFrom is the envelope sender used when Config.ReturnPathDomain is empty ("" is the
+	// null sender <>).
+	MailFrom string
+	RcptTo   string
+	// Data is the whole message as signed (CRLF line ends); it is sent unchanged.
+	Data []byte
+	// NullSender sends with the null reverse path <>, never a VERP: for delivery status
+	// notifications and other automatic replies (RFC 5321 section 4.5.5), so that they
+	// cannot bounce back and loop.
+	NullSender bool
+}
+
+// Client delivers messages. It is safe for concurrent use; Close it to close pooled
+// connections.
+type Client struct {
+	cfg     Config
+	limiter *delivery.Limiter
+	pool    *pool
+}
+
+// New validates cfg (every problem at once) and returns a client.
+func New(cfg Config) (*Client, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	c := &Client{cfg: cfg, limiter: delivery.NewLimiter(cfg.Concurrency)}
+	c.pool = newPool(cfg.IdleTimeout, cfg.MaxIdlePerDestination, cfg.Now, cfg.Logger)
+	return c, nil
+}
+
+// Close closes every pooled connection (politely, with QUIT) and stops the idle reaper.
+func (c *Client) Close() error {
+	c.pool.close()
+	return nil
+}
+
+// IdleConnections returns how many connections are pooled now.
+func (c *Client) IdleConnections() int { return c.pool.size() }
+
+// Deliver makes one delivery attempt of m and reports what happened. It never returns an
+// error: every failure is in the result (a reply, or Err with ReplyCode 0), to be judged by
+// delivery.Decider. Hosts are tried in order (MX preference, then addresses; or the relays
+// in order) until one of them answers the mail transaction; a host that cannot be reached or
+// refuses the session is skipped. A null MX (RFC 7505) gives a local 556 5.1.10 and a domain
+// that does not exist a local 550 5.1.2, without any connection.
+func (c *Client) Deliver(ctx context.Context, m Message) (res delivery.AttemptResult) {
+	start := c.cfg.Now()
+	tr := newTranscript(c.cfg.Now)
+	defer func() {
+		res.Duration = c.cfg.Now().Sub(start)
+		res.Transcript = tr.String()
+		c.cfg.Logger.Debug("smtpout: attempt ended", "message_id", m.ID, "mx_host", res.MXHost, "ip", res.IP,
+			"smtp_code", res.ReplyCode, "enhanced_code", res.EnhancedCode, "outcome", string(res.Outcome()),
+			"tls_version", res.TLSVersion, "duration_ms", res.Duration.Milliseconds())
+	}()
+	from := m.MailFrom
+	switch {
+	case m.NullSender:
+		from = ""
+	case c.cfg.ReturnPathDomain != "":
+		rp, err := delivery.EncodeReturnPath(m.ID, c.cfg.ReturnPathDomain)
+		if err != nil {
+			tr.note("%v", err)
+			return delivery.AttemptResult{Local: true, Err: err}
+		}
+		from = rp
+	}
+	at := strings.LastIndexByte(m.RcptTo, '@')
+	if at <= 0 || at == len(m.RcptTo)-1 || strings.ContainsAny(m.RcptTo, " <>\r\n") {
+		tr.note("bad recipient address %q", m.RcptTo)
+		return local(550, "5.1.3", fmt.Sprintf("bad recipient address syntax %q", m.RcptTo))
+	}
+	domain := strings.ToLower(strings.TrimSuffix(m.RcptTo[at+1:], "."))
+
+	var targets []target
+	if len(c.cfg.Relays) > 0 {
+		for i := range c.cfg.Relays {
+			r := c.cfg.Relays[i]
+			targets = append(targets, target{name: r.Host, port: r.Port, relay: &r})
+		}
+	} else {
+		port := 25
+		if c.cfg.MXPort != 0 {
+			port = c.cfg.MXPort
+		}
+		var err error
+		targets, err = mxTargets(ctx, c.cfg.Resolver, domain, port)
+		switch {
+		case errors.Is(err, ErrNullMX):
+			tr.note("%s publishes a null MX: it accepts no mail", domain)
+			return local(delivery.NullMXCode, delivery.NullMXStatus, fmt.Sprintf("recipient domain %s does not accept mail (null MX, RFC 7505)", domain))
+		case errors.Is(err, ErrNoSuchDomain):
+			tr.note("%s does not exist", domain)
+			return local(delivery.NoDomainCode, delivery.NoDomainStatus, fmt.Sprintf("recipient domain %s does not exist (NXDOMAIN)", domain))
+		case err != nil:
+			tr.note("MX lookup failed: %v", err)
+			return delivery.AttemptResult{Local: true, Err: err}
+		}
+		names := make([]string, len(targets))
+		for i, t := range targets {
+			names[i] = t.name
+		}
+		tr.note("MX for %s: %s", domain, strings.Join(names, ", "))
+	}
+
+	res = delivery.AttemptResult{Local: true, Err: errors.New("smtpout: no host to try")}
+	tried := 0
+	for _, t := range targets {
+		addrs, err := c.addresses(ctx, t)
+		if t.implicit && (err == nil && len(addrs) == 0 || errors.Is(err, ErrNoSuchDomain)) {
+			// No MX and no address: the domain cannot receive mail (RFC 5321 section 5.1).
+			tr.note("%s has neither MX nor A/AAAA records", domain)
+			return local(delivery.NoDomainCode, delivery.NoDomainStatus, fmt.Sprintf("recipient domain %s has no MX and no address record", domain))
+		}
+		if err == nil && len(addrs) == 0 {
+			err = fmt.Errorf("smtpout: %s has no A or AAAA record", t.name)
+		}
+		if err != nil {
+			tr.note("%s: %v", t.name, err)
+			res = delivery.AttemptResult{MXHost: t.name, Local: true, Err: err}
+			continue
+		}
+		for _, a := range addrs {
+			if tried == c.cfg.MaxHosts {
+				return res
+			}
+			tried++
+			r, final := c.tryAddr(ctx, t, a, from, m, tr)
+			res = r
+			if final || ctx.Err() != nil {
+				return res
+			}
+		}
+	}
+	return res
+}
+
+func local(code int, enhanced, text string) delivery.AttemptResult {
+	return delivery.AttemptResult{Local: true, ReplyCode: code, EnhancedCode: enhanced, ReplyText: text}
+}
+
+func (c *Client) addresses(ctx context.Context, t target) ([]string, error) {
+	if t.relay != nil || net.ParseIP(t.name) != nil {
+		return []string{t.name}, nil // the dialler resolves a relay's name itself
+	}
+	ips, err := c.cfg.Resolver.LookupIP(ctx, t.name)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, ip := range orderIPs(ips, c.cfg.PreferIPv6) {
+		out = append(out, ip.String())
+	}
+	return out, nil
+}
+
+// destination is the concurrency-limit key of a target.
+func (t target) destination() string {
+	if t.relay != nil {
+		return "relay:" + strings.ToLower(t.relay.Addr())
+	}
+	return strings.ToLower(t.name)
+}
+
+// tryAddr runs the attempt against one address. final is false when no mail transaction
+// took place (unreachable, session refused), so the next address may be tried.
+func (c *Client) tryAddr(ctx context.Context, t target, addr, from string, m Message, tr *transcript) (delivery.AttemptResult, bool) {
+	dest := t.destination()
+	release, err := c.limiter.Acquire(ctx, dest)
+	if err != nil {
+		tr.note("%v", err)
+		return delivery.AttemptResult{MXHost: t.name, Local: true, Err: err}, true
+	}
+	defer release()
+	hostport := net.JoinHostPort(addr, strconv.Itoa(t.port))
+	key := dest + "|" + hostport
+	if s := c.pool.get(key); s != nil {
+		tr.note("reusing connection to %s (%s), open for %s", t.name, s.ip, c.cfg.Now().Sub(s.opened).Round(time.Millisecond))
+		res, st, reusable := c.transact(ctx, s, from, m, tr)
+		// A pooled connection the server dropped (or is closing: 421) fails at MAIL, before
+		// anything was committed: retry once on a new connection.
+		if !(st == stageMail && (res.ReplyCode == 0 || res.ReplyCode == 421)) {
+			c.finish(key, s, reusable)
+			return res, true
+		}
+		tr.note("reused connection failed before the transaction (%v); opening a new one", res.Err)
+		s.closeNow()
+	}
+	s, res, ok := c.open(ctx, t, hostport, tr, !c.cfg.DisableSTARTTLS)
+	if !ok {
+		return res, false
+	}
+	res, _, reusable := c.transact(ctx, s, from, m, tr)
+	c.finish(key, s, reusable)
+	return res, true
+}
+
+func (c *Client) finish(key string, s *session, reusable bool) {
+	if reusable && c.cfg.IdleTimeout > 0 {
+		c.pool.put(key, s)
+		return
+	}
+	s.quit()
+}
+
+// session is one open SMTP connection, ready for a mail transaction.
+type session struct {
+	cl       *smtp.Client
+	conn     net.Conn // the raw TCP connection
+	host, ip string
+	tls      *tls.ConnectionState
+	tlsError string
+	opened   time.Time
+	idle     time.Time
+}
+
+func (s *session) closeNow() { _ = s.conn.Close() }
+
+func (s *session) quit() {
+	_ = s.conn.SetDeadline(time.Now().Add(5 * time.Second))
+	s.cl.DebugWriter = nil
+	_ = s.cl.Quit()
+	_ = s.conn.Close()
+}
+
+func (s *session) fill(r *delivery.AttemptResult) {
+	r.MXHost, r.IP, r.TLSError = s.host, s.ip, s.tlsError
+	if s.tls != nil {
+		r.TLSVersion = tls.VersionName(s.tls.Version)
+		r.TLSCipher = tls.CipherSuiteName(s.tls.CipherSuite)
+	}
+}
+
+// greetedConn replays a greeting before the connection's own bytes, so that go-smtp's client
+// can start on a connection whose greeting (and STARTTLS) we already handled.
+type greetedConn struct {
+	net.Conn
+	r io.Reader
+}
+
+func (g *greetedConn) Read(p []byte) (int, error) { return g.r.Read(p) }
+
+// open connects to hostport and brings the session to the point where MAIL may be sent:
+// greeting, EHLO, STARTTLS when offered (and tryTLS), AUTH for relays with credentials. A
+// failed TLS handshake is recorded and the session reopened in clear on a new connection.
+func (c *Client) open(ctx context.Context, t target, hostport string, tr *transcript, tryTLS bool) (*session, delivery.AttemptResult, bool) {
+	fail := func(r delivery.AttemptResult) (*session, delivery.AttemptResult, bool) {
+		if r.MXHost == "" {
+			r.MXHost = t.name
+		}
+		return nil, r, false
+	}
+	tr.note("connecting to %s (%s)", t.name, hostport)
+	d := net.Dialer{Timeout: c.cfg.ConnectTimeout}
+	raw, err := d.DialContext(ctx, "tcp", hostport)
+	if err != nil {
+		tr.note("connect failed: %v", err)
+		host, _, _ := net.SplitHostPort(hostport)
+		return fail(delivery.AttemptResult{IP: host, Local: true, Err: fmt.Errorf("smtpout: connect %s: %w", hostport, err)})
+	}
+	// Cancelling ctx while the session is being set up closes the connection.
+	stop := context.AfterFunc(ctx, func() { _ = raw.Close() })
+	defer stop()
+	s := &session{conn: raw, host: t.name, opened: c.cfg.Now()}
+	if ta, ok := raw.RemoteAddr().(*net.TCPAddr); ok {
+		s.ip = ta.IP.String()
+	}
+	failConn := func(r delivery.AttemptResult) (*session, delivery.AttemptResult, bool) {
+		_ = raw.Close()
+		s.fill(&r)
+		return fail(r)
+	}
+	var conn net.Conn = raw
+	if t.relay != nil && t.relay.ImplicitTLS {
+		tc := tls.Client(raw, c.tlsConfig(t))
+		_ = raw.SetDeadline(time.Now().Add(c.cfg.CommandTimeout))
+		if err := tc.HandshakeContext(ctx); err != nil {
+			tr.note("TLS handshake failed: %v", err)
+			return failConn(delivery.AttemptResult{Local: true, TLSError: err.Error(), Err: fmt.Errorf("smtpout: tls %s: %w", hostport, err)})
+		}
+		_ = raw.SetDeadline(time.Time{})
+		st := tc.ConnectionState()
+		s.tls = &st
+		tr.note("TLS established: %s %s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
+		conn = tc
+	} else {
+		_ = raw.SetDeadline(time.Now().Add(c.cfg.CommandTimeout))
+		br := bufio.NewReader(raw)
+		code, lines, err := readReply(br)
+		for _, l := range lines {
+			tr.server(l)
+		}
+		if err != nil {
+			tr.note("reading greeting: %v", err)
+			return failConn(delivery.AttemptResult{Local: true, Err: fmt.Errorf("smtpout: greeting from %s: %w", hostport, err)})
+		}
+		if code != 220 {
+			return failConn(replyResult(code, lines))
+		}
+		if tryTLS {
+			tc, r, ok := c.startTLS(ctx, t, raw, br, tr)
+			if !ok {
+				return failConn(r)
+			}
+			if r.TLSError != "" {
+				_ = raw.Close()
+				tr.note("STARTTLS handshake with %s failed: %s; retrying in clear on a new connection", t.name, r.TLSError)
+				s2, r2, ok2 := c.open(ctx, t, hostport, tr, false)
+				r2.TLSError = r.TLSError
+				if s2 != nil {
+					s2.tlsError = r.TLSError
+				}
+				return s2, r2, ok2
+			}
+			if tc != nil {
+				st := tc.ConnectionState()
+				s.tls = &st
+				tr.note("TLS established: %s %s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
+				conn = tc
+			}
+		}
+		if s.tls == nil && br.Buffered() > 0 {
+			return failConn(delivery.AttemptResult{Local: true, Err: fmt.Errorf("smtpout: %s sent data before our command", hostport)})
+		}
+		_ = raw.SetDeadline(time.Time{})
+		conn = &greetedConn{Conn: conn, r: io.MultiReader(strings.NewReader("220 greeting already read\r\n"), conn)}
+		tr.skipSrv = 1
+	}
+	cl := smtp.NewClient(conn)
+	cl.CommandTimeout = c.cfg.CommandTimeout
+	cl.SubmissionTimeout = c.cfg.DataTimeout
+	cl.DebugWriter = tr
+	s.cl = cl
+	if err := cl.Hello(c.cfg.Hostname); err != nil {
+		tr.skipSrv = 0
+		return failConn(errResult(err))
+	}
+	tr.skipSrv = 0
+	if r := t.relay; r != nil && r.Username != "" {
+		ip := net.ParseIP(s.ip)
+		if s.tls == nil && (ip == nil || !ip.IsLoopback()) {
+			tr.note("refusing to send AUTH to %s in clear", r.Addr())
+			res := delivery.AttemptResult{Local: true, Retryable: true, Err: fmt.Errorf("smtpout: relay %s: no TLS, refusing AUTH in clear", r.Addr())}
+			_ = cl.Quit()
+			return failConn(res)
+		}
+		tr.mode = trAuth
+		err := cl.Auth(sasl.NewPlainClient("", r.Username, r.Password))
+		tr.mode = trNormal
+		if err != nil {
+			res := errResult(err)
+			res.Retryable = true
+			return failConn(res)
+		}
+	}
+	return s, delivery.AttemptResult{}, true
+}
+
+// startTLS sends EHLO and, when offered, STARTTLS on a fresh connection. It returns the TLS
+// connection (nil when TLS is not offered or refused: go on in clear), or a result with
+// TLSError set when the handshake failed (the connection is then unusable). ok is false when
+// the session cannot go on at all.
+func (c *Client) startTLS(ctx context.Context, t target, raw net.Conn, br *bufio.Reader, tr *transcript) (*tls.Conn, delivery.AttemptResult, bool) {
+	cmd := func(line string) (int, []string, error) {
+		tr.client(line)
+		if _, err := io.WriteString(raw, line+"\r\n"); err != nil {
+			return 0, nil, err
+		}
+		code, lines, err := readReply(br)
+		for _, l := range lines {
+			tr.server(l)
+		}
+		return code, lines, err
+	}
+	code, lines, err := cmd("EHLO " + c.cfg.Hostname)
+	if err != nil {
+		return nil, delivery.AttemptResult{Local: true, Err: fmt.Errorf("smtpout: ehlo: %w", err)}, false
+	}
+	if code != 250 || !hasExtension(lines, "STARTTLS") {
+		return nil, delivery.AttemptResult{}, true // HELO fallback and clear text are go-smtp's
+	}
+	code, lines, err = cmd("STARTTLS")
+	if err != nil {
+		return nil, delivery.AttemptResult{Local: true, Err: fmt.Errorf("smtpout: starttls: %w", err)}, false
+	}
+	if code != 220 {
+		tr.note("STARTTLS refused (%d); continuing in clear", code)
+		return nil, delivery.AttemptResult{}, true
+	}
+	if br.Buffered() > 0 {
+		// Bytes after the 220 would be read as if they came through TLS (CVE-2011-0411 style).
+		return nil, delivery.AttemptResult{Local: true, TLSError: "data injected after STARTTLS reply"}, true
+	}
+	tc := tls.Client(raw, c.tlsConfig(t))
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, delivery.AttemptResult{TLSError: err.Error()}, true
+	}
+	return tc, delivery.AttemptResult{}, true
+}
+
+func (c *Client) tlsConfig(t target) *tls.Config {
+	var cfg *tls.Config
+	if t.relay != nil {
+		if c.cfg.RelayTLSConfig != nil {
+			cfg = c.cfg.RelayTLSConfig.Clone()
+		} else {
+			cfg = &tls.Config{}
+		}
+	} else {
+		if c.cfg.MXTLSConfig != nil {
+			cfg = c.cfg.MXTLSConfig.Clone()
+		} else {
+			cfg = &tls.Config{InsecureSkipVerify: true} // opportunistic (RFC 7435)
+		}
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = t.name
+	}
+	if cfg.MinVersion == 0 {
+		cfg.MinVersion = tls.VersionTLS12
+	}
+	return cfg
+}
+
+type stage int
+
+const (
+	stageMail stage = iota
+	stageRcpt
+	stageData
+	stageDone
+)
+
+// transact runs MAIL, RCPT, DATA on an open session. reusable says whether the session may
+// carry another transaction.
+func (c *Client) transact(ctx context.Context, s *session, from string, m Message, tr *transcript) (delivery.AttemptResult, stage, bool) {
+	s.cl.DebugWriter = tr
+	// Cancelling ctx aborts the transaction by closing the connection (go-smtp's commands
+	// only know deadlines).
+	stop := context.AfterFunc(ctx, func() { _ = s.conn.Close() })
+	var res delivery.AttemptResult
+	done := func(r delivery.AttemptResult, st stage, reusable bool) (delivery.AttemptResult, stage, bool) {
+		if !stop() {
+			reusable = false
+			if r.Err != nil {
+				r.Err = fmt.Errorf("%w (%w)", r.Err, ctx.Err())
+			}
+		}
+		s.fill(&r)
+		if reusable && st < stageDone {
+			if err := s.cl.Reset(); err != nil {
+				reusable = false
+			}
+		}
+		return r, st, reusable
+	}
+	opts := &smtp.MailOptions{Size: int64(len(m.Data))}
+	if !isASCII(from) || !isASCII(m.RcptTo) {
+		if ok, _ := s.cl.Extension("SMTPUTF8"); !ok {
+			tr.note("the address needs SMTPUTF8, which %s does not offer", s.host)
+			r := local(553, "5.6.7", "non-ASCII address and the receiving server does not support SMTPUTF8")
+			return done(r, stageDone, true)
+		}
+		opts.UTF8 = true
+	}
+	if err := s.cl.Mail(from, opts); err != nil {
+		return done(errResult(err), stageMail, isSMTP(err))
+	}
+	if err := s.cl.Rcpt(m.RcptTo, nil); err != nil {
+		return done(errResult(err), stageRcpt, isSMTP(err))
+	}
+	w, err := s.cl.Data()
+	if err != nil {
+		return done(errResult(err), stageData, isSMTP(err))
+	}
+	tr.mode = trData
+	_, werr := w.Write(m.Data)
+	var resp *smtp.DataResponse
+	if werr == nil {
+		resp, err = w.CloseWithResponse()
+	}
+	tr.mode = trNormal
+	tr.buf = tr.buf[:0]
+	tr.client(fmt.Sprintf("<message content, %d bytes>", len(m.Data)))
+	tr.client(".")
+	if werr != nil {
+		tr.note("sending the message failed: %v", werr)
+		return done(delivery.AttemptResult{Err: fmt.Errorf("smtpout: data: %w", werr)}, stageDone, false)
+	}
+	if err != nil {
+		var se *smtp.SMTPError
+		if errors.As(err, &se) {
+			tr.server(fmt.Sprintf("%d %s", se.Code, strings.ReplaceAll(se.Error(), "\n", " ")))
+		} else {
+			tr.note("no reply after the message (it may have been delivered): %v", err)
+		}
+		return done(errResult(err), stageDone, isSMTP(err))
+	}
+	res.ReplyCode = 250
+	res.EnhancedCode, res.ReplyText = splitEnhanced(strings.ReplaceAll(resp.StatusText, "\n", " "))
+	line := "250 "
+	if res.EnhancedCode != "" {
+		line += res.EnhancedCode + " "
+	}
+	tr.server(line + res.ReplyText)
+	return done(res, stageDone, true)
+}
+
+func isSMTP(err error) bool {
+	var se *smtp.SMTPError
+	return errors.As(err, &se)
+}
+
+// errResult turns a go-smtp error into a result: the reply when the server sent one, else a
+// network error (ReplyCode 0).
+func errResult(err error) delivery.AttemptResult {
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		r := delivery.AttemptResult{ReplyCode: se.Code, ReplyText: strings.ReplaceAll(se.Message, "\n", " ")}
+		if ec := se.EnhancedCode; ec != (smtp.EnhancedCode{}) && ec != smtp.NoEnhancedCode {
+			r.EnhancedCode = fmt.Sprintf("%d.%d.%d", ec[0], ec[1], ec[2])
+		}
+		return r
+	}
+	return delivery.AttemptResult{Err: err}
+}
+
+// replyResult turns raw reply lines ("554-..." / "554 ...") into a result.
+func replyResult(code int, lines []string) delivery.AttemptResult {
+	var parts []string
+	for _, l := range lines {
+		if len(l) > 4 {
+			parts = append(parts, l[4:])
+		}
+	}
+	enh, text := splitEnhanced(strings.Join(parts, " "))
+	return delivery.AttemptResult{ReplyCode: code, EnhancedCode: enh, ReplyText: text}
+}
+
+// splitEnhanced splits "2.0.0 Ok" into ("2.0.0", "Ok").
+func splitEnhanced(s string) (string, string) {
+	f, rest, _ := strings.Cut(s, " ")
+	p := strings.Split(f, ".")
+	if len(p) != 3 || len(p[0]) != 1 || p[0] < "2" || p[0] > "5" {
+		return "", s
+	}
+	for _, x := range p[1:] {
+		if _, err := strconv.Atoi(x); err != nil || len(x) == 0 || len(x) > 3 {
+			return "", s
+		}
+	}
+	return f, rest
+}
+
+// readReply reads one (possibly multi-line) SMTP reply.
+func readReply(br *bufio.Reader) (int, []string, error) {
+	var lines []string
+	for {
+		l, err := br.ReadString('\n')
+		if err != nil {
+			return 0, lines, err
+		}
+		l = strings.TrimRight(l, "\r\n")
+		lines = append(lines, l)
+		if len(l) < 3 || len(lines) > 100 {
+			return 0, lines, fmt.Errorf("malformed reply %q", l)
+		}
+		code, err := strconv.Atoi(l[:3])
+		if err != nil {
+			return 0, lines, fmt.Errorf("malformed reply %q", l)
+		}
+		if len(l) == 3 || l[3] == ' ' {
+			return code, lines, nil
+		}
+		if l[3] != '-' {
+			return 0, lines, fmt.Errorf("malformed reply %q", l)
+		}
+	}
+}
+
+func hasExtension(ehlo []string, ext string) bool {
+	for _, l := range ehlo[1:] {
+		if len(l) > 4 && strings.EqualFold(strings.Fields(l[4:] + " x")[0], ext) {
+			return true
+		}
+	}
+	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/posthaste/posthaste/projections"
+)
+
+func init() {
+	register(command{path: "replay", usage: "NAME…|--all [--json]", summary: "rebuild projections from the event log", run: runReplay})
+	register(command{path: "projections checksum", usage: "[NAME…] [--json]",
+		summary: "hash every row of each projection's tables (equal after a replay)", run: runChecksum})
+	register(command{path: "projections list", usage: "[--json]", summary: "list the projections", run: runProjectionsList})
+}
+
+// selectProjections returns the named projections, or all of them when all is set or (with
+// emptyMeansAll) when no name is given. Unknown names are a usage error.
+func selectProjections(names []string, all, emptyMeansAll bool) ([]projections.Projection, error) {
+	known := platformProjections()
+	if all || (emptyMeansAll && len(names) == 0) {
+		if all && len(names) > 0 {
+			return nil, usagef("give projection names or --all, not both")
+		}
+		return known, nil
+	}
+	if len(names) == 0 {
+		return nil, usagef("name the projections to replay, or --all")
+	}
+	byName := map[string]projections.Projection{}
+	var valid []string
+	for _, p := range known {
+		byName[p.Name()] = p
+		valid = append(valid, p.Name())
+	}
+	sort.Strings(valid)
+	var out []projections.Projection
+	for _, n := range names {
+		p, ok := byName[n]
+		if !ok {
+			return nil, usagef("unknown projection %q (known: %s)", n, strings.Join(valid, ", "))
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func runReplay(ctx context.Context, cio cliIO, args []string) error {
+	fs := newFlagSet("replay", true)
+	all := fs.Bool("all", false, "replay every projection")
+	asJSON := fs.Bool("json", false, "JSON lines")
+	cfg, pos, err := loadCommandConfig(fs, args, cio)
+	if err != nil {
+		return err
+	}
+	projs, err := selectProjections(pos, *all, false)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, cio.stderr)
+	st, err := openStore(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, p := range projs {
+		res, err := projections.ReplayWith(ctx, st.DB, st.Events, p, logger, projections.Options{})
+		if err != nil {
+			return fmt.Errorf("replay %s: %w", p.Name(), err)
+		}
+		if *asJSON {
+			if err := writeJSON(cio.stdout, res); err != nil {
+				return err
+			}
+			continue
+		}
+		fmt.Fprintf(cio.stdout, "%s: replayed %d events (applied %d, dead letters %d) up to position %d\n",
+			res.Projection, res.Events, res.Applied, res.DeadLetters, res.Position)
+	}
+	return nil
+}
+
+func runChecksum(ctx context.Context, cio cliIO, args []string) error {
+	fs := newFlagSet("projections checksum", true)
+	asJSON := fs.Bool("json", false, "JSON lines")
+	cfg, pos, err := loadCommandConfig(fs, args, cio)
+	if err != nil {
+		return err
+	}
+	projs, err := selectProjections(pos, false, true)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, newLogger(cfg, cio.stderr))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, p := range projs {
+		sum, err := projections.Checksum(ctx, st.DB, p)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			if err := writeJSON(cio.stdout, sum); err != nil {
+				return err
+			}
+			continue
+		}
+		rows := int64(0)
+		for _, t := range sum.Tables {
+			rows += t.Rows
+		}
+		fmt.Fprintf(cio.stdout, "%s\t%s\t%d rows\n", sum.Projection, sum.SHA256, rows)
+	}
+	return nil
+}
+
+func runProjectionsList(_ context.Context, cio cliIO, args []string) error {
+	fs := newFlagSet("projections list", false)
+	asJSON := fs.Bool("json", false, "JSON lines")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := noArgs(pos); err != nil {
+		return err
+	}
+	for _, p := range platformProjections() {
+		if *asJSON {
+			if err := writeJSON(cio.stdout, map[string]any{"name": p.Name(), "tables": p.Tables()}); err != nil {
+				return err
+			}
+			continue
+		}
+		fmt.Fprintf(cio.stdout, "%s\t%s\n", p.Name(), strings.Join(p.Tables(), ","))
+	}
+	return nil
+}

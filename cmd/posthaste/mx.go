@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/posthaste/posthaste/adapters/smtpin"
+	"github.com/posthaste/posthaste/domain/inbound"
+	"github.com/posthaste/posthaste/domain/tenancy"
+)
+
+// Wiring of the mx role: the inbound MX listener of the return-path domain and the intake of
+// the reports it receives (bounces, complaints, automatic replies).
+
+// pendingSweep is how often the mx role retries reports stored but left unprocessed (a crash
+// or an event store failure between the 250 and the processing), and how old they must be.
+const (
+	pendingSweep  = 30 * time.Second
+	pendingMinAge = time.Minute
+)
+
+func buildMXRole(cfg Config, p *Platform, log *slog.Logger) (role, error) {
+	if len(cfg.MXListen) == 0 {
+		return role{}, errors.New("mx: POSTHASTE_MX_LISTEN is not set")
+	}
+	if p.Inbound == nil {
+		return role{}, errors.New("mx: the store cannot keep inbound reports")
+	}
+	deps, err := p.lifecycle(cfg)
+	if err != nil {
+		return role{}, err
+	}
+	in, err := inbound.New(inbound.Config{
+		Store: p.Inbound, Events: p.Events, Suppressor: deps.suppressions,
+		Policies: serverPolicies{deps.tenancy}, ReturnPathDomain: cfg.ReturnPathDomain,
+		Recorder: deps.recorder, Logger: log,
+	})
+	if err != nil {
+		return role{}, err
+	}
+	cert, err := smtpin.LoadCertificate(cfg.TLSCert, cfg.TLSKey, cfg.Hostname, cfg.DataDir, time.Now())
+	if err != nil {
+		return role{}, fmt.Errorf("mx: certificate: %w", err)
+	}
+	srv, err := smtpin.NewMX(smtpin.MXConfig{
+		Hostname:        cfg.Hostname,
+		Listen:          cfg.MXListen,
+		TLS:             &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		MaxMessageBytes: cfg.MaxMessageSize,
+		Receiver:        in,
+		Logger:          log,
+	})
+	if err != nil {
+		return role{}, err
+	}
+	return role{"mx", func(ctx context.Context) error {
+		if err := srv.Start(); err != nil {
+			return err
+		}
+		t := time.NewTicker(pendingSweep)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				if n, err := in.ProcessPending(ctx, pendingMinAge); err != nil {
+					log.Warn("mx: pending reports not processed", "processed", n, "err", err)
+				} else if n > 0 {
+					log.Info("mx: pending reports processed", "processed", n)
+				}
+				continue
+			case <-ctx.Done():
+			}
+			break
+		}
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	}}, nil
+}
+
+// serverPolicies reads a server's suppression settings from its stream (read-your-writes).
+type serverPolicies struct{ h *tenancy.Handlers }
+
+func (s serverPolicies) SuppressionPolicy(ctx context.Context, serverID string) (bool, bool, error) {
+	ref, err := tenancy.ParseServerRef(serverID)
+	if err != nil {
+		return false, false, err
+	}
+	srv, err := s.h.GetServer(ctx, ref)
+	if errors.Is(err, tenancy.ErrNotFound) {
+		return true, true, nil // the defaults of every server
+	}
+	if err != nil {
+		return false, false, err
+	}
+	return srv.SuppressOnHard, srv.SuppressOnSpam, nil
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/posthaste/posthaste/adapters/webhooksender"
+	"github.com/posthaste/posthaste/domain/webhook"
+	"github.com/posthaste/posthaste/events"
+	"github.com/posthaste/posthaste/projections/webhooks"
+)
+
+// Wiring of webhooks: the "webhooks" role (the HTTP sender) and the JWKS the web role serves.
+
+// webhookSchedule is the retry schedule with POSTHASTE_WEBHOOK_RETRY_INITIAL as its first wait.
+func webhookSchedule(cfg Config) webhook.Schedule {
+	s := webhook.DefaultSchedule
+	if cfg.WebhookRetryInitial > 0 {
+		s.Initial = cfg.WebhookRetryInitial
+		if s.MaxWait < s.Initial {
+			s.MaxWait = s.Initial
+		}
+	}
+	return s
+}
+
+// webhookHandlers are the subscription commands on the platform's store and secrets.
+func webhookHandlers(p *Platform, deps *lifecycleDeps) (*webhook.Handlers, error) {
+	return webhook.NewHandlers(webhook.Deps{Store: p.Events, Secrets: deps.secrets, Clock: time.Now, Rand: rand.Reader})
+}
+
+func buildWebhooksRole(cfg Config, p *Platform, log *slog.Logger) (role, error) {
+	deps, err := p.lifecycle(cfg)
+	if err != nil {
+		return role{}, err
+	}
+	h, err := webhookHandlers(p, deps)
+	if err != nil {
+		return role{}, err
+	}
+	st, err := webhooks.NewStore(p.DB.SQL, p.DB.Dialect)
+	if err != nil {
+		return role{}, err
+	}
+	host, _ := os.Hostname()
+	owner := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), events.NewID(time.Now(), nil)[24:])
+	s, err := webhooksender.New(webhooksender.Config{
+		Owner: owner, Schedule: webhookSchedule(cfg), Timeout: cfg.WebhookTimeout, AllowPrivate: cfg.WebhookAllowPrivate,
+	}, webhooksender.Deps{
+		Store: st, Secrets: deps.secrets, Disabler: h,
+		PostalKey: func(ctx context.Context) (webhook.PostalKey, error) {
+			return webhook.LoadPostalKey(ctx, deps.secrets, rand.Reader)
+		},
+		Clock: time.Now, Rand: webhooksender.DefaultRand, Logger: log,
+	})
+	if err != nil {
+		return role{}, err
+	}
+	return role{"webhooks", s.Run}, nil
+}
+
+// withJWKS adds /.well-known/jwks.json (the public key of the Postal-format signing key) to the
+// web role's handler.
+func withJWKS(next http.Handler, cfg Config, p *Platform, log *slog.Logger) (http.Handler, error) {
+	deps, err := p.lifecycle(cfg)
+	if err != nil {
+		return nil, err
+	}
+	jwks := webhooksender.JWKSHandler(func(ctx context.Context) (webhook.PostalKey, error) {
+		return webhook.LoadPostalKey(ctx, deps.secrets, rand.Reader)
+	}, log)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/.well-known/jwks.json" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			jwks.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	}), nil
+}

@@ -1,0 +1,191 @@
+// Package access answers the submission side's questions from the tenancy model: who is
+// submitting (SMTP AUTH and SMTP-IP credentials), whether a From domain is a verified domain of
+// the credential's server, and whether a recipient's message must be held (development-mode
+// server, suppressed recipient, send limit reached). It implements the ports of
+// domain/submission with domain/tenancy and domain/suppression.
+//
+// It imports domain packages, events and the standard library only.
+package access
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/posthaste/posthaste/domain"
+	"github.com/posthaste/posthaste/domain/submission"
+	"github.com/posthaste/posthaste/domain/suppression"
+	"github.com/posthaste/posthaste/domain/tenancy"
+	"github.com/posthaste/posthaste/events"
+)
+
+// Counter counts submissions per key in fixed windows (send limits).
+//
+// Contract: Incr adds n to key's count in the window that contains now and returns the sum
+// of the current and previous windows weighted by overlap (a rolling-window estimate). Counts
+// may be lost (Redis keeps nothing on disk): a lost count lets mail through, never holds it.
+type Counter interface {
+	Incr(ctx context.Context, key string, n int64, window time.Duration) (int64, error)
+}
+
+// Directory finds credentials fast (a read model). It may lag the event log by moments: a
+// credential created a moment ago may be missing, never one that exists in another state than
+// the log says for longer than the lag.
+type Directory interface {
+	CredentialByUsername(ctx context.Context, username string) (tenancy.Credential, bool, error)
+	ActiveCredentials(ctx context.Context, typ string) ([]tenancy.Credential, error)
+}
+
+// Access implements submission.Authenticator, submission.Domains and submission.HoldPolicy.
+type Access struct {
+	dir          Directory // nil = read the streams every time
+	tenancy      *tenancy.Handlers
+	suppressions *suppression.Handler
+	counter      Counter // nil = send limits are not enforced
+	store        domain.EventStore
+	rec          domain.Recorder
+}
+
+// New refuses missing parts; counter and dir may be nil.
+func New(t *tenancy.Handlers, dir Directory, s *suppression.Handler, c Counter, store domain.EventStore, rec domain.Recorder) (*Access, error) {
+	if t == nil || s == nil || store == nil {
+		return nil, errors.New("access: tenancy, suppressions and store are required")
+	}
+	return &Access{tenancy: t, dir: dir, suppressions: s, counter: c, store: store, rec: rec}, nil
+}
+
+// credentialByUsername asks the directory first and the streams when it does not know the
+// user (a credential created a moment ago), so a new credential works at once.
+func (a *Access) credentialByUsername(ctx context.Context, username string) (tenancy.Credential, error) {
+	if a.dir != nil {
+		c, ok, err := a.dir.CredentialByUsername(ctx, username)
+		if err != nil {
+			return tenancy.Credential{}, err
+		}
+		if ok {
+			return c, nil
+		}
+	}
+	return a.tenancy.CredentialByUsername(ctx, username)
+}
+
+// AuthPlain checks an SMTP credential. Unknown users, wrong passwords and revoked credentials
+// all give submission.ErrBadCredentials; a hash is computed either way.
+func (a *Access) AuthPlain(ctx context.Context, username, password string) (submission.Principal, error) {
+	c, err := a.credentialByUsername(ctx, username)
+	if err != nil && !errors.Is(err, tenancy.ErrNotFound) {
+		return submission.Principal{}, fmt.Errorf("access: auth: %w", err)
+	}
+	got := tenancy.HashSecret(password)
+	if err != nil || c.Revoked || subtle.ConstantTimeCompare([]byte(got), []byte(c.Hash)) != 1 {
+		return submission.Principal{}, submission.ErrBadCredentials
+	}
+	return submission.Principal{ServerID: c.ServerID, CredentialID: c.ID, Hold: c.Hold}, nil
+}
+
+// ByClientIP finds the active SMTP-IP credential with the most specific CIDR containing ip.
+func (a *Access) ByClientIP(ctx context.Context, ip netip.Addr) (submission.Principal, bool, error) {
+	var cs []tenancy.Credential
+	var err error
+	if a.dir != nil {
+		cs, err = a.dir.ActiveCredentials(ctx, tenancy.CredentialSMTPIP)
+	} else {
+		cs, err = a.tenancy.ActiveCredentials(ctx, tenancy.CredentialSMTPIP)
+	}
+	if err != nil {
+		return submission.Principal{}, false, fmt.Errorf("access: smtp-ip: %w", err)
+	}
+	best, bits := tenancy.Credential{}, -1
+	for _, c := range cs {
+		p, err := netip.ParsePrefix(c.CIDR)
+		if err != nil || !p.Contains(ip.Unmap()) {
+			continue
+		}
+		if p.Bits() > bits {
+			best, bits = c, p.Bits()
+		}
+	}
+	if bits < 0 {
+		return submission.Principal{}, false, nil
+	}
+	return submission.Principal{ServerID: best.ServerID, CredentialID: best.ID, Hold: best.Hold}, true, nil
+}
+
+// IsVerifiedSenderDomain reports whether domain belongs to the server and was verified.
+func (a *Access) IsVerifiedSenderDomain(ctx context.Context, serverID, domainName string) (bool, error) {
+	d, err := a.tenancy.GetDomain(ctx, domainName)
+	if errors.Is(err, tenancy.ErrNotFound) || errors.Is(err, tenancy.ErrInvalid) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return d.ServerID == serverID && d.Verified, nil
+}
+
+// HoldReason says why a new message of the server to rcpt must be held ("" = deliver).
+// count is how many recipients the submission has, charged to the send limit once.
+func (a *Access) HoldReason(ctx context.Context, serverID, rcpt string) (string, string, error) {
+	srv, err := a.server(ctx, serverID)
+	if err != nil {
+		return "", "", err
+	}
+	if srv.Mode == "development" {
+		return events.HoldDevelopmentMode, "the server is in development mode", nil
+	}
+	sup, err := a.suppressions.Get(ctx, serverID, rcpt)
+	if err != nil {
+		return "", "", err
+	}
+	if sup.ActiveAt(a.rec.Now()) {
+		return events.HoldSuppressed, "the recipient is suppressed (" + sup.Reason + ")", nil
+	}
+	if srv.SendLimitPerHour > 0 && a.counter != nil {
+		n, err := a.counter.Incr(ctx, "send:"+serverID, 1, time.Hour)
+		if err != nil {
+			return "", "", nil // a counter outage lets mail through (see Counter)
+		}
+		limit := int64(srv.SendLimitPerHour)
+		switch {
+		case n > limit:
+			if n == limit+1 {
+				a.recordLimit(ctx, srv, events.ServerSendLimitExceeded{Count: int(n), Limit: int(limit)})
+			}
+			return events.HoldSendLimit, fmt.Sprintf("the server's send limit of %d per hour is reached", limit), nil
+		case n == limit*9/10:
+			a.recordLimit(ctx, srv, events.ServerSendLimitApproaching{Count: int(n), Limit: int(limit)})
+		}
+	}
+	return "", "", nil
+}
+
+func (a *Access) server(ctx context.Context, serverID string) (tenancy.Server, error) {
+	ref, err := tenancy.ParseServerRef(serverID)
+	if err != nil {
+		return tenancy.Server{}, err
+	}
+	return a.tenancy.GetServer(ctx, ref)
+}
+
+// recordLimit appends a send-limit event to the server stream; a lost race is retried once
+// and otherwise dropped (the event is a notification, the hold itself does not depend on it).
+func (a *Access) recordLimit(ctx context.Context, srv tenancy.Server, ev events.Event) {
+	for try := 0; try < 3; try++ {
+		recs, err := a.store.ReadStream(ctx, events.StreamServer, srv.ID, 1)
+		if err != nil || len(recs) == 0 {
+			return
+		}
+		at := recs[len(recs)-1].Envelope.StreamVersion
+		envs, err := a.rec.Envelopes(events.StreamServer, srv.ID, srv.ID, at,
+			domain.Cause{Actor: events.Actor{Type: events.ActorSystem, ID: "send-limit"}}, ev)
+		if err != nil {
+			return
+		}
+		if err := a.store.Append(ctx, envs...); err == nil || !domain.IsConflict(err) {
+			return
+		}
+	}
+}

@@ -1,0 +1,397 @@
+// Package dispatch is the delivery worker workflow: it takes due messages from the delivery
+// queue, claims them (so workers on several nodes never run the same attempt at once), signs
+// each body once, hands the message to the sender, and records the attempt and its outcome as
+// events on the message stream with the next stream version. A worker that lost a race gets a
+// version conflict and drops its result: only one outcome per attempt is ever recorded.
+//
+// It owns no I/O: the queue, bodies, signer, sender, transcripts and suppressions are ports.
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/posthaste/posthaste/domain"
+	"github.com/posthaste/posthaste/domain/delivery"
+	"github.com/posthaste/posthaste/domain/message"
+	"github.com/posthaste/posthaste/events"
+)
+
+// Queue lists due messages and grants exclusive, expiring claims on them.
+//
+// Contract: Due returns ids of messages whose next attempt is due at now and that nobody holds a
+// live claim on. Claim returns the subset of ids it claimed for owner until now+ttl; a claim
+// whose time passed is taken over; two owners never both hold one id. Extend renews owner's
+// claims. Release drops claims.
+type Queue interface {
+	Due(ctx context.Context, now time.Time, limit int) ([]string, error)
+	Claim(ctx context.Context, ids []string, owner string, now time.Time, ttl time.Duration) ([]string, error)
+	Extend(ctx context.Context, ids []string, owner string, now time.Time, ttl time.Duration) error
+	Release(ctx context.Context, ids []string, owner string) error
+}
+
+// Bodies reads stored message bodies.
+type Bodies interface {
+	Body(ctx context.Context, bodyID string) ([]byte, error)
+}
+
+// Signer adds DKIM signatures for a sending domain of a server. A domain without keys gives the
+// body back unchanged and no signatures.
+type Signer interface {
+	Sign(ctx context.Context, serverID, fromDomain string, body []byte) ([]byte, []events.DKIMSignature, error)
+}
+
+// Envelope is one delivery: the message id (the sender derives a VERP return path from it),
+// the submitted envelope sender, one recipient, the bytes to send.
+type Envelope struct {
+	MessageID string
+	MailFrom  string
+	RcptTo    string
+	Body      []byte
+}
+
+// Sender makes one delivery attempt. It never returns an error: every failure is an
+// AttemptResult (a local one when no server replied).
+type Sender interface {
+	Send(ctx context.Context, env Envelope) delivery.AttemptResult
+}
+
+// Transcripts stores the SMTP transcript of an attempt and returns its id.
+type Transcripts interface {
+	SaveTranscript(ctx context.Context, messageID string, attempt int, text string) (string, error)
+}
+
+// Suppressor records that a server must not mail an address again (after a hard bounce).
+type Suppressor interface {
+	Suppress(ctx context.Context, serverID, address, reason, causedBy string, c domain.Cause) error
+}
+
+// Config wires a Worker.
+type Config struct {
+	Owner        string // unique per process, e.g. hostname:pid
+	Store        domain.EventStore
+	Queue        Queue
+	Bodies       Bodies
+	Signer       Signer // nil = no signing
+	Sender       Sender
+	Transcripts  Transcripts // nil = transcripts are not kept
+	Suppressor   Suppressor  // nil = no suppression on hard bounce
+	Decider      *delivery.Decider
+	Recorder     domain.Recorder
+	Concurrency  int           // attempts in flight (default 32)
+	ClaimTTL     time.Duration // default 10m: longer than any attempt
+	PollInterval time.Duration // default 200ms when idle
+	Logger       *slog.Logger
+	Observer     Observer // nil = none
+}
+
+// Observer receives attempt outcomes for metrics.
+type Observer interface {
+	Attempted(outcome delivery.Outcome, d time.Duration)
+}
+
+// Worker runs delivery attempts.
+type Worker struct {
+	cfg  Config
+	wake chan struct{}
+
+	doneMu   sync.Mutex
+	done     []string        // attempted ids whose claims are not released yet
+	inflight map[string]bool // claimed ids whose attempt runs: their claims are renewed
+
+	mu     sync.Mutex
+	signed map[string]signedBody // body id → signed bytes: a body is signed once, not per recipient
+	order  []string
+}
+
+type signedBody struct {
+	data []byte
+	sigs []events.DKIMSignature
+}
+
+const signedCacheSize = 256
+
+// New refuses incomplete wiring.
+func New(cfg Config) (*Worker, error) {
+	var errs []error
+	if cfg.Owner == "" {
+		errs = append(errs, errors.New("owner is empty"))
+	}
+	if cfg.Store == nil {
+		errs = append(errs, errors.New("store is nil"))
+	}
+	if cfg.Queue == nil {
+		errs = append(errs, errors.New("queue is nil"))
+	}
+	if cfg.Bodies == nil {
+		errs = append(errs, errors.New("bodies is nil"))
+	}
+	if cfg.Sender == nil {
+		errs = append(errs, errors.New("sender is nil"))
+	}
+	if cfg.Decider == nil {
+		errs = append(errs, errors.New("decider is nil"))
+	}
+	if cfg.Logger == nil {
+		errs = append(errs, errors.New("logger is nil"))
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("dispatch: new worker: %w", errors.Join(errs...))
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 32
+	}
+	if cfg.ClaimTTL <= 0 {
+		cfg.ClaimTTL = time.Minute
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 200 * time.Millisecond
+	}
+	return &Worker{cfg: cfg, wake: make(chan struct{}, 1), signed: map[string]signedBody{}, inflight: map[string]bool{}}, nil
+}
+
+// Wake makes the worker look for due messages now (e.g. after an acceptance in this process).
+func (w *Worker) Wake() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run polls the queue until ctx ends, then waits for the attempts in flight to be recorded.
+func (w *Worker) Run(ctx context.Context) error {
+	sem := make(chan struct{}, w.cfg.Concurrency)
+	var wg sync.WaitGroup
+	// Attempts in flight finish and are recorded even when ctx ends: a SIGTERM drains.
+	work := context.WithoutCancel(ctx)
+	renewCtx, stopRenew := context.WithCancel(work)
+	go w.renewClaims(renewCtx)
+	defer func() {
+		wg.Wait()
+		stopRenew()
+		w.releaseFinished(work)
+	}()
+	for {
+		n, err := w.poll(ctx, work, sem, &wg)
+		if err != nil && ctx.Err() == nil {
+			w.cfg.Logger.Error("dispatch: poll failed", "error", err)
+		}
+		if n > 0 && ctx.Err() == nil {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-w.wake:
+		case <-time.After(w.cfg.PollInterval):
+		}
+	}
+}
+
+// poll claims up to the free concurrency and starts an attempt for each claimed message.
+func (w *Worker) poll(ctx, work context.Context, sem chan struct{}, wg *sync.WaitGroup) (int, error) {
+	free := cap(sem) - len(sem)
+	if free == 0 {
+		return 0, nil
+	}
+	w.releaseFinished(ctx)
+	now := w.cfg.Recorder.Now()
+	ids, err := w.cfg.Queue.Due(ctx, now, free)
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	got, err := w.cfg.Queue.Claim(ctx, ids, w.cfg.Owner, now, w.cfg.ClaimTTL)
+	if err != nil {
+		return 0, err
+	}
+	w.doneMu.Lock()
+	for _, id := range got {
+		w.inflight[id] = true
+	}
+	w.doneMu.Unlock()
+	for _, id := range got {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(id string) {
+			defer func() {
+				if r := recover(); r != nil {
+					w.cfg.Logger.Error("dispatch: attempt panicked", "message_id", id, "panic", r)
+				}
+				<-sem
+				wg.Done()
+				// Enough slots are free: look for more due work now rather than at the next
+				// poll, claiming in batches rather than one message per round trip.
+				if cap(sem)-len(sem) >= max(1, cap(sem)/4) {
+					w.Wake()
+				}
+			}()
+			if err := w.Attempt(work, id); err != nil {
+				w.cfg.Logger.Error("dispatch: attempt failed", "message_id", id, "error", err)
+			}
+			w.finished(id)
+		}(id)
+	}
+	return len(got), nil
+}
+
+// finished queues a claim for release: claims are dropped in one statement per poll cycle
+// rather than one transaction per message. Until then the claim keeps other workers away from a
+// message whose new events the queue read model may not have applied yet.
+func (w *Worker) finished(id string) {
+	w.doneMu.Lock()
+	delete(w.inflight, id)
+	w.done = append(w.done, id)
+	w.doneMu.Unlock()
+}
+
+// renewClaims keeps the claims of running attempts alive until ctx ends. A worker that dies
+// stops renewing, so its claims lapse after ClaimTTL and another worker takes the messages.
+func (w *Worker) renewClaims(ctx context.Context) {
+	t := time.NewTicker(w.cfg.ClaimTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		w.doneMu.Lock()
+		ids := make([]string, 0, len(w.inflight))
+		for id := range w.inflight {
+			ids = append(ids, id)
+		}
+		w.doneMu.Unlock()
+		if err := w.cfg.Queue.Extend(ctx, ids, w.cfg.Owner, w.cfg.Recorder.Now(), w.cfg.ClaimTTL); err != nil && ctx.Err() == nil {
+			w.cfg.Logger.Warn("dispatch: renew claims", "count", len(ids), "error", err)
+		}
+	}
+}
+
+func (w *Worker) releaseFinished(ctx context.Context) {
+	w.doneMu.Lock()
+	ids := w.done
+	w.done = nil
+	w.doneMu.Unlock()
+	if len(ids) == 0 {
+		return
+	}
+	if err := w.cfg.Queue.Release(ctx, ids, w.cfg.Owner); err != nil {
+		// The claims expire on their own after ClaimTTL.
+		w.cfg.Logger.Warn("dispatch: release claims", "count", len(ids), "error", err)
+	}
+}
+
+// ErrLostRace is returned by Attempt when another worker recorded the attempt first.
+var ErrLostRace = errors.New("dispatch: another worker recorded this attempt")
+
+// Attempt runs one delivery attempt of a claimed message and records it. The caller holds
+// the claim.
+func (w *Worker) Attempt(ctx context.Context, id string) error {
+	recs, err := w.cfg.Store.ReadStream(ctx, events.StreamMessage, id, 1)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", id, err)
+	}
+	m, err := message.Load(recs)
+	if err != nil {
+		return err
+	}
+	now := w.cfg.Recorder.Now()
+	if !m.Deliverable(now) {
+		return nil // the queue lagged behind the stream: nothing to do
+	}
+	body, sigs, err := w.body(ctx, m)
+	if err != nil {
+		return err
+	}
+	attempt := m.Attempts + 1
+	res := w.cfg.Sender.Send(ctx, Envelope{MessageID: id, MailFrom: m.Queued.MailFrom, RcptTo: m.Queued.RcptTo, Body: body})
+	if w.cfg.Transcripts != nil && res.Transcript != "" {
+		tid, err := w.cfg.Transcripts.SaveTranscript(ctx, id, attempt, res.Transcript)
+		if err != nil {
+			w.cfg.Logger.Warn("dispatch: transcript not stored", "message_id", id, "error", err)
+		} else {
+			res.TranscriptID = tid
+		}
+	}
+	d, err := w.cfg.Decider.Decide(attempt, w.cfg.Recorder.Now(), res)
+	if err != nil {
+		return err
+	}
+	var evs []events.Event
+	if !m.Signed && len(sigs) > 0 {
+		evs = append(evs, events.MessageSigned{Signatures: sigs})
+	}
+	evs = append(evs, d.Events...)
+	last := recs[len(recs)-1].Envelope
+	cause := domain.Cause{
+		Actor:         events.Actor{Type: events.ActorSystem, ID: "dispatch"},
+		CorrelationID: m.Queued.SubmissionID,
+		CausationID:   last.ID,
+	}
+	envs, err := w.cfg.Recorder.Envelopes(events.StreamMessage, id, m.ServerID, m.Version, cause, evs...)
+	if err != nil {
+		return err
+	}
+	if err := w.cfg.Store.Append(ctx, envs...); err != nil {
+		if domain.IsConflict(err) {
+			return ErrLostRace
+		}
+		return fmt.Errorf("record attempt %d of %s: %w", attempt, id, err)
+	}
+	if w.cfg.Observer != nil {
+		w.cfg.Observer.Attempted(d.Outcome, res.Duration)
+	}
+	if d.Suppress && w.cfg.Suppressor != nil {
+		causedBy := envs[len(envs)-1].ID
+		if err := w.cfg.Suppressor.Suppress(ctx, m.ServerID, m.Queued.RcptTo, "hard_bounce", causedBy, cause); err != nil {
+			w.cfg.Logger.Warn("dispatch: suppression not recorded", "message_id", id, "error", err)
+		}
+	}
+	return nil
+}
+
+// body returns the bytes to send, signed once per body id and shared by its recipients.
+func (w *Worker) body(ctx context.Context, m *message.Message) ([]byte, []events.DKIMSignature, error) {
+	key := m.Queued.BodyID
+	w.mu.Lock()
+	sb, ok := w.signed[key]
+	w.mu.Unlock()
+	if ok {
+		return sb.data, sb.sigs, nil
+	}
+	raw, err := w.cfg.Bodies.Body(ctx, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("body %s: %w", key, err)
+	}
+	sb = signedBody{data: raw}
+	if w.cfg.Signer != nil {
+		data, sigs, err := w.cfg.Signer.Sign(ctx, m.ServerID, domainOf(m.Queued.HeaderFrom), raw)
+		if err != nil {
+			return nil, nil, fmt.Errorf("sign %s: %w", key, err)
+		}
+		sb = signedBody{data: data, sigs: sigs}
+	}
+	w.mu.Lock()
+	if _, ok := w.signed[key]; !ok {
+		w.signed[key] = sb
+		w.order = append(w.order, key)
+		if len(w.order) > signedCacheSize {
+			delete(w.signed, w.order[0])
+			w.order = w.order[1:]
+		}
+	}
+	w.mu.Unlock()
+	return sb.data, sb.sigs, nil
+}
+
+func domainOf(addr string) string {
+	if i := strings.LastIndexByte(addr, '@'); i >= 0 {
+		return strings.ToLower(strings.Trim(addr[i+1:], "> "))
+	}
+	return ""
+}

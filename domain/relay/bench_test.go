@@ -1,0 +1,106 @@
+package relay_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/posthaste/posthaste/adapters/bustest"
+	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
+	"github.com/posthaste/posthaste/adapters/memory"
+	"github.com/posthaste/posthaste/adapters/rabbitmq"
+	"github.com/posthaste/posthaste/domain"
+	"github.com/posthaste/posthaste/domain/relay"
+	"github.com/posthaste/posthaste/events"
+)
+
+// timedPublisher measures the time spent in Publish (broker side of the relay).
+type timedPublisher struct {
+	domain.Publisher
+	nanos atomic.Int64
+}
+
+func (p *timedPublisher) Publish(ctx context.Context, recs []events.Record) error {
+	start := time.Now()
+	err := p.Publisher.Publish(ctx, recs)
+	p.nanos.Add(int64(time.Since(start)))
+	return err
+}
+
+// timedOutbox measures the time spent in Pending and in Ack (database side of the relay).
+type timedOutbox struct {
+	domain.Outbox
+	pending, ack atomic.Int64
+}
+
+func (o *timedOutbox) Pending(ctx context.Context, limit int) ([]events.Record, error) {
+	start := time.Now()
+	recs, err := o.Outbox.Pending(ctx, limit)
+	o.pending.Add(int64(time.Since(start)))
+	return recs, err
+}
+
+func (o *timedOutbox) Ack(ctx context.Context, positions []int64) error {
+	start := time.Now()
+	err := o.Outbox.Ack(ctx, positions)
+	o.ack.Add(int64(time.Since(start)))
+	return err
+}
+
+// BenchmarkRelayMariaDBToRabbitMQ measures the relay draining a MariaDB outbox of b.N events
+// into RabbitMQ on the shipped durable defaults: persistent messages, publisher confirms,
+// durable classic queues, InnoDB flush at commit. Appending the events is not timed.
+// Run with a fixed count, e.g. -benchtime=20000x.
+func BenchmarkRelayMariaDBToRabbitMQ(b *testing.B) {
+	for _, c := range []struct {
+		confirms, queueType string
+		queues              int
+	}{
+		{rabbitmq.ConfirmsDeferred, rabbitmq.QueueQuorum, 1},
+		{rabbitmq.ConfirmsDeferred, rabbitmq.QueueClassic, 1},
+		{rabbitmq.ConfirmsPool, rabbitmq.QueueQuorum, 1},
+		{rabbitmq.ConfirmsDeferred, rabbitmq.QueueQuorum, 3},
+	} {
+		b.Run(fmt.Sprintf("confirms=%s/queue=%s/queues=%d", c.confirms, c.queueType, c.queues), func(b *testing.B) {
+			names := []string{"q0", "q1", "q2"}[:c.queues]
+			store := mariadbtest.Store(b)
+			cfg := rabbitConfig(b, names...)
+			cfg.Confirms = c.confirms
+			cfg.QueueType = c.queueType
+			pub := &timedPublisher{Publisher: newPublisher(b, cfg, names...)}
+			recs := bustest.Records(0, b.N)
+			appendAll(b, store, recs)
+			outbox := &timedOutbox{Outbox: store}
+			r, err := relay.New(relay.Config{IdlePoll: 5 * time.Millisecond}, outbox, pub, memory.NewLocker(), quiet(), time.Now)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			b.ResetTimer()
+			cpu0 := bustest.SampleCPU()
+			start := time.Now()
+			go func() { done <- r.Run(ctx) }()
+			for r.Stats().Published < uint64(b.N) {
+				time.Sleep(time.Millisecond)
+			}
+			elapsed := time.Since(start)
+			cpu := bustest.SampleCPU().Sub(cpu0)
+			b.StopTimer()
+			cancel()
+			<-done
+			pubSecs := time.Duration(pub.nanos.Load()).Seconds()
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
+			b.ReportMetric(float64(b.N)/pubSecs, "publish-only-events/s")
+			b.ReportMetric(float64(b.N)/time.Duration(outbox.pending.Load()).Seconds(), "pending-only-events/s")
+			b.ReportMetric(float64(b.N)/time.Duration(outbox.ack.Load()).Seconds(), "ack-only-events/s")
+			b.ReportMetric(float64(r.Stats().Failures), "failures")
+			perEvent := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N) }
+			b.ReportMetric(perEvent(cpu.Self), "relay-cpu-µs/event")
+			b.ReportMetric(perEvent(cpu.Broker), "rabbitmq-cpu-µs/event")
+			b.ReportMetric(perEvent(cpu.DB), "mariadb-cpu-µs/event")
+		})
+	}
+}

@@ -1,0 +1,125 @@
+package messages_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
+	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
+	"github.com/posthaste/posthaste/domain"
+	"github.com/posthaste/posthaste/events"
+	"github.com/posthaste/posthaste/projections"
+	"github.com/posthaste/posthaste/projections/messages"
+	"github.com/posthaste/posthaste/projections/stats"
+)
+
+// seedMessages appends n message streams of 4 events (queued, attempted, deferred or
+// delivered or bounced) in batches, and has positions stamped.
+func seedMessages(b *testing.B, s store, n int) int {
+	ctx := context.Background()
+	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	var batch []events.Envelope
+	total := 0
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		if err := s.Append(ctx, batch...); err != nil {
+			b.Fatal(err)
+		}
+		total += len(batch)
+		batch = batch[:0]
+	}
+	for i := range n {
+		at := start.Add(time.Duration(i) * time.Second)
+		k := 0
+		rec := domain.Recorder{Clock: func() time.Time { k++; return at.Add(time.Duration(k) * time.Second) }}
+		rcpt := fmt.Sprintf("user%d@domain%d.test", i, i%50)
+		evs := []events.Event{
+			&events.MessageQueued{SubmissionID: "s" + strconv.Itoa(i), BodyID: "b", MailFrom: "app@example.org", RcptTo: rcpt,
+				HeaderFrom: "App <app@example.org>", Subject: "Invoice " + strconv.Itoa(i), MessageID: "<" + strconv.Itoa(i) + "@x>", Size: 2000, Tag: "t" + strconv.Itoa(i%5), Source: "smtp"},
+			&events.MessageAttempted{Attempt: 1, MXHost: "mx.test", ReplyCode: 250, ReplyText: "ok", DurationMS: 40, Result: "delivered"},
+		}
+		switch i % 10 {
+		case 0:
+			evs = append(evs, &events.MessageBounced{Reason: "userunknown", Class: "hard", Status: "5.1.1"})
+		case 1:
+			evs = append(evs, &events.MessageDeferred{Attempt: 1, NextAttemptAt: at.Add(time.Hour), Reason: "greylisted"})
+		default:
+			evs = append(evs, &events.MessageDelivered{ReplyCode: 250, Attempt: 1})
+		}
+		envs, err := rec.Envelopes(events.StreamMessage, fmt.Sprintf("m%07d", i), "acme/main", 0, domain.Cause{Actor: events.Actor{Type: events.ActorSystem, ID: "bench"}}, evs...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		batch = append(batch, envs...)
+		if len(batch) >= 600 {
+			flush()
+		}
+	}
+	flush()
+	for {
+		p, err := s.Pending(ctx, 10000)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(p) == 0 {
+			break
+		}
+		pos := make([]int64, len(p))
+		for i, r := range p {
+			pos[i] = r.Position
+		}
+		if err := s.Ack(ctx, pos); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return total
+}
+
+// BenchmarkReplay measures replay speed (events read from the store and applied per second) of
+// the message view and the stats projection on both backends. POSTHASTE_BENCH_MESSAGES sets
+// the number of messages seeded (default 5000, 3 events each).
+func BenchmarkReplay(b *testing.B) {
+	n := 5000
+	if v, err := strconv.Atoi(os.Getenv("POSTHASTE_BENCH_MESSAGES")); err == nil && v > 0 {
+		n = v
+	}
+	for _, backend := range []string{"sqlite", "mariadb"} {
+		b.Run(backend, func(b *testing.B) {
+			var s store
+			var db projections.DB
+			if backend == "sqlite" {
+				st := sqlitetest.Store(b)
+				s, db = st, projections.DB{SQL: st.DB(), Dialect: projections.DialectSQLite}
+			} else {
+				st := mariadbtest.Store(b)
+				s, db = st, projections.DB{SQL: st.DB(), Dialect: projections.DialectMySQL}
+			}
+			total := seedMessages(b, s, n)
+			for _, p := range []projections.Projection{messages.New(), stats.New()} {
+				b.Run(p.Name(), func(b *testing.B) {
+					var evs int
+					b.ResetTimer()
+					for range b.N {
+						res, err := projections.ReplayWith(context.Background(), db, s, p, slog.New(slog.NewTextHandler(io.Discard, nil)), projections.Options{})
+						if err != nil {
+							b.Fatal(err)
+						}
+						evs += res.Events
+					}
+					if evs != total*b.N {
+						b.Fatalf("replayed %d events, want %d", evs, total*b.N)
+					}
+					b.ReportMetric(float64(evs)/b.Elapsed().Seconds(), "events/s")
+				})
+			}
+		})
+	}
+}

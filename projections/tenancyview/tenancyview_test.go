@@ -1,0 +1,125 @@
+package tenancyview_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"testing"
+	"time"
+
+	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
+	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
+	"github.com/posthaste/posthaste/domain"
+	"github.com/posthaste/posthaste/domain/tenancy"
+	"github.com/posthaste/posthaste/events"
+	"github.com/posthaste/posthaste/projections"
+	"github.com/posthaste/posthaste/projections/tenancyview"
+)
+
+type memSecrets map[string][]byte
+
+func (m memSecrets) PutSecret(_ context.Context, id, _ string, v []byte) error { m[id] = v; return nil }
+func (m memSecrets) GetSecret(_ context.Context, id string) ([]byte, error)    { return m[id], nil }
+func (m memSecrets) DeleteSecret(_ context.Context, id string) error           { delete(m, id); return nil }
+
+// TestViewAgreesWithStreams produces configuration events with the real handlers on each
+// backend, applies them to the projection, and checks that its lookups answer what the
+// stream-reading lookups of domain/tenancy answer.
+func TestViewAgreesWithStreams(t *testing.T) {
+	type backend struct {
+		store   domain.EventStore
+		db      *sql.DB
+		dialect string
+	}
+	for name, open := range map[string]func(t *testing.T) backend{
+		"sqlite": func(t *testing.T) backend {
+			s := sqlitetest.Store(t)
+			return backend{s, s.DB(), projections.DialectSQLite}
+		},
+		"mariadb": func(t *testing.T) backend {
+			s := mariadbtest.Store(t)
+			return backend{s, s.DB(), projections.DialectMySQL}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			b := open(t)
+			h, err := tenancy.NewHandlers(tenancy.Deps{Store: b.store, Clock: time.Now, Rand: rand.Reader, Secrets: memSecrets{},
+				DNS: tenancy.DNSConfig{SPFInclude: "spf.example.net", ReturnPathDomain: "rp.example.net", Hostname: "mx.example.net"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			actor := events.Actor{Type: events.ActorCLI, ID: "test"}
+			ref := tenancy.ServerRef{Org: "acme", Name: "billing"}
+			must := func(err error) {
+				t.Helper()
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err = h.CreateOrg(ctx, tenancy.CreateOrg{Name: "acme", Actor: actor})
+			must(err)
+			_, err = h.CreateServer(ctx, tenancy.CreateServer{Ref: ref, Actor: actor})
+			must(err)
+			dev := "development"
+			_, _, err = h.UpdateServer(ctx, tenancy.UpdateServer{Ref: ref, Mode: &dev, Actor: actor})
+			must(err)
+			_, err = h.AddDomain(ctx, tenancy.AddDomain{Domain: "example.com", Server: ref, SkipVerification: true, Actor: actor})
+			must(err)
+			_, err = h.AddDomain(ctx, tenancy.AddDomain{Domain: "pending.example.com", Server: ref, Actor: actor})
+			must(err)
+			smtp, err := h.CreateCredential(ctx, tenancy.CreateCredential{Server: ref, Type: "smtp", Actor: actor})
+			must(err)
+			api, err := h.CreateCredential(ctx, tenancy.CreateCredential{Server: ref, Type: "api", Actor: actor})
+			must(err)
+			ip, err := h.CreateCredential(ctx, tenancy.CreateCredential{Server: ref, Type: "smtp-ip", CIDR: "192.0.2.0/24", Actor: actor})
+			must(err)
+			_, err = h.CreateCredential(ctx, tenancy.CreateCredential{Server: ref, Type: "smtp-ip", CIDR: "198.51.100.0/24", Actor: actor})
+			must(err)
+			hold := true
+			_, _, err = h.UpdateCredential(ctx, tenancy.UpdateCredential{ID: smtp.ID, Hold: &hold, Actor: actor})
+			must(err)
+			_, err = h.RevokeCredential(ctx, tenancy.RevokeCredential{ID: api.ID, Actor: actor})
+			must(err)
+
+			recs, err := b.store.Query(ctx, domain.EventFilter{Limit: 10000})
+			must(err)
+			tx, err := b.db.BeginTx(ctx, nil)
+			must(err)
+			p := tenancyview.New()
+			for _, r := range recs {
+				if err := p.Apply(ctx, tx, b.dialect, r); err != nil {
+					tx.Rollback()
+					t.Fatalf("apply %s: %v", r.Envelope.Type, err)
+				}
+			}
+			must(tx.Commit())
+
+			got, ok, err := tenancyview.CredentialByUsername(ctx, b.db, smtp.Username)
+			want, _ := h.CredentialByUsername(ctx, smtp.Username)
+			if err != nil || !ok || got.ID != want.ID || got.Hash != want.Hash || !got.Hold || got.Revoked || got.ServerID != "acme/billing" {
+				t.Errorf("by username = %+v, %v, %v; streams say %+v", got, ok, err, want)
+			}
+			if got, ok, err := tenancyview.CredentialByHash(ctx, b.db, tenancy.HashSecret(api.Key)); err != nil || !ok || got.ID != api.ID || !got.Revoked {
+				t.Errorf("by key hash = %+v, %v, %v", got, ok, err)
+			}
+			viewIPs, err := tenancyview.ActiveCredentials(ctx, b.db, "smtp-ip")
+			must(err)
+			streamIPs, err := h.ActiveCredentials(ctx, "smtp-ip")
+			must(err)
+			if len(viewIPs) != 2 || len(streamIPs) != 2 || viewIPs[0].CIDR != ip.CIDR && viewIPs[1].CIDR != ip.CIDR {
+				t.Errorf("active smtp-ip: view %+v, streams %+v", viewIPs, streamIPs)
+			}
+			ds, err := tenancyview.DomainsOfServer(ctx, b.db, "acme/billing")
+			if err != nil || len(ds) != 2 || ds[0].Name != "example.com" || !ds[0].Verified || ds[1].Verified {
+				t.Errorf("domains = %+v, %v", ds, err)
+			}
+			var mode string
+			must(b.db.QueryRowContext(ctx, `SELECT mode FROM tenancy_servers WHERE id = ?`, "acme/billing").Scan(&mode))
+			if mode != "development" {
+				t.Errorf("server mode = %q", mode)
+			}
+		})
+	}
+}

@@ -1,0 +1,223 @@
+// Package webhooks is the read side of webhooks: a projection that keeps the subscriptions read
+// model (webhook_subscriptions) and the facts of each message that payloads name
+// (webhook_messages), and that enqueues one delivery (webhook_deliveries) per event and
+// matching enabled subscription of the event's server. It also answers the sender's and the
+// CLI's questions through Store: claim due deliveries under an expiring lease, record attempts
+// (webhook_attempts), list, redeliver, re-enqueue.
+//
+// It performs no HTTP: adapters/webhooksender does, through Store. Delivery ids are derived
+// from (subscription id, event id), so a replayed or redelivered event keeps its webhook-id.
+// webhook_deliveries and webhook_attempts are sender state (status, retries, leases, attempt
+// records), not part of the projection's rebuilt tables: a replay of the projection inserts
+// missing deliveries (INSERT IGNORE) and never resets the ones already there.
+package webhooks
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/posthaste/posthaste/events"
+)
+
+// Name is the projection's stable name (queue, checkpoints, replay target).
+const Name = "webhooks"
+
+// Delivery statuses.
+const (
+	StatusPending   = "pending"   // an attempt is due at next_attempt_us (first try or a retry)
+	StatusSucceeded = "succeeded" // the receiver answered 2xx
+	StatusFailed    = "failed"    // not delivered: the subscription was disabled (410 Gone or an operator)
+	StatusDead      = "dead"      // every attempt failed for the whole retry period
+)
+
+// offered are the wire names subscriptions may receive; postalOffered those Postal-format
+// subscriptions receive (Postal has no released / hold_cancelled). domain/webhook's tests keep
+// these lists equal to its own.
+var offered = map[string]bool{
+	"message.delivered": true, "message.deferred": true, "message.bounced": true, "message.held": true,
+	"message.released": true, "message.hold_cancelled": true, "message.expired": true, "message.opened": true,
+	"message.clicked": true, "domain.dns_checked": true, "server.send_limit_approaching": true,
+	"server.send_limit_exceeded": true,
+}
+
+var notPostal = map[string]bool{"message.released": true, "message.hold_cancelled": true}
+
+// Offered reports whether a wire name is delivered to subscriptions of a format.
+func Offered(wireName, format string) bool {
+	if format == "postal" && notPostal[wireName] {
+		return false
+	}
+	return offered[wireName]
+}
+
+// DeliveryID is the webhook-id of an event sent to a subscription: stable across retries,
+// redeliveries and replays.
+func DeliveryID(webhookID, eventID string) string {
+	sum := sha256.Sum256([]byte(webhookID + "\x00" + eventID))
+	return "msg_" + hex.EncodeToString(sum[:16])
+}
+
+// Projection maintains webhook_subscriptions and webhook_messages and enqueues deliveries.
+type Projection struct{}
+
+// New returns the projection.
+func New() Projection { return Projection{} }
+
+func (Projection) Name() string     { return Name }
+func (Projection) Tables() []string { return []string{"webhook_subscriptions", "webhook_messages"} }
+
+func insertIgnore(dialect string) string {
+	if dialect == "sqlite" {
+		return "INSERT OR IGNORE"
+	}
+	return "INSERT IGNORE"
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Apply folds one event. Times are UTC unix microseconds.
+func (Projection) Apply(ctx context.Context, tx *sql.Tx, dialect string, rec events.Record) error {
+	env := rec.Envelope
+	at := env.OccurredAt.UTC().UnixMicro()
+	exec := func(q string, args ...any) error {
+		_, err := tx.ExecContext(ctx, q, args...)
+		return err
+	}
+	switch env.Type {
+	case "webhook.created", "webhook.updated", "webhook.secret_rotated", "webhook.disabled", "message.queued":
+		ev, err := events.Decode(env)
+		if err != nil {
+			return err
+		}
+		switch e := ev.(type) {
+		case *events.WebhookCreated:
+			return exec(insertIgnore(dialect)+` INTO webhook_subscriptions (webhook_id, server_id, url, events, format, enabled,
+				disabled_reason, secret_id, previous_secret_id, previous_until_us, created_us) VALUES (?, ?, ?, ?, ?, ?, '', ?, '', 0, ?)`,
+				env.StreamID, env.Server(), e.URL, strings.Join(e.Events, ","), e.Format, boolInt(e.Enabled), e.SecretID, at)
+		case *events.WebhookUpdated:
+			if e.URL != nil {
+				if err := exec(`UPDATE webhook_subscriptions SET url = ? WHERE webhook_id = ?`, *e.URL, env.StreamID); err != nil {
+					return err
+				}
+			}
+			if e.Events != nil {
+				if err := exec(`UPDATE webhook_subscriptions SET events = ? WHERE webhook_id = ?`, strings.Join(*e.Events, ","), env.StreamID); err != nil {
+					return err
+				}
+			}
+			if e.Enabled != nil {
+				return exec(`UPDATE webhook_subscriptions SET enabled = ?, disabled_reason = '' WHERE webhook_id = ?`, boolInt(*e.Enabled), env.StreamID)
+			}
+			return nil
+		case *events.WebhookSecretRotated:
+			return exec(`UPDATE webhook_subscriptions SET secret_id = ?, previous_secret_id = ?, previous_until_us = ? WHERE webhook_id = ?`,
+				e.SecretID, e.PreviousSecretID, e.PreviousUntil.UTC().UnixMicro(), env.StreamID)
+		case *events.WebhookDisabled:
+			return exec(`UPDATE webhook_subscriptions SET enabled = 0, disabled_reason = ? WHERE webhook_id = ?`, e.Reason, env.StreamID)
+		case *events.MessageQueued:
+			return exec(insertIgnore(dialect)+` INTO webhook_messages (message_id, server_id, submission_id, mail_from, rcpt_to,
+				header_from, subject, message_id_header, tag, queued_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				env.StreamID, env.Server(), e.SubmissionID, e.MailFrom, e.RcptTo, e.HeaderFrom, e.Subject, e.MessageID, e.Tag, at)
+		}
+		return nil
+	}
+	if !offered[env.Type] || env.Server() == "" {
+		return nil
+	}
+	if env.Type == "domain.dns_checked" {
+		var c struct {
+			AllOK bool `json:"all_required_ok"`
+		}
+		if err := json.Unmarshal(env.Payload, &c); err != nil {
+			return err
+		}
+		if c.AllOK {
+			return nil // only failed checks are offered
+		}
+	}
+	// Subscriptions created after the event occurred do not get it (deterministic even when the
+	// bus reorders streams); `webhook replay` sends older events on request.
+	rows, err := tx.QueryContext(ctx, `SELECT webhook_id, events, format FROM webhook_subscriptions
+		WHERE server_id = ? AND enabled = 1 AND created_us <= ? ORDER BY webhook_id`, env.Server(), at)
+	if err != nil {
+		return err
+	}
+	type sub struct{ id, events, format string }
+	var subs []sub
+	for rows.Next() {
+		var s sub
+		if err := rows.Scan(&s.id, &s.events, &s.format); err != nil {
+			rows.Close()
+			return err
+		}
+		subs = append(subs, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(subs) == 0 {
+		return nil
+	}
+	raw, err := events.Marshal(env)
+	if err != nil {
+		return err
+	}
+	for _, s := range subs {
+		if !Wants(s.events, env.Type) || !Offered(env.Type, s.format) {
+			continue
+		}
+		if err := insertDelivery(ctx, tx, dialect, s.id, env, raw, at, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Wants reports whether a comma list of wire names ("" = all) includes a name.
+func Wants(list, wireName string) bool {
+	if list == "" {
+		return true
+	}
+	for _, e := range strings.Split(list, ",") {
+		if e == wireName {
+			return true
+		}
+	}
+	return false
+}
+
+// insertDelivery enqueues an event for a subscription, due at its occurrence. With reset, an
+// existing delivery of the pair is set pending again (replay, redelivery) keeping its id.
+func insertDelivery(ctx context.Context, tx execer, dialect, webhookID string, env events.Envelope, raw []byte, dueUS int64, reset bool) error {
+	id := DeliveryID(webhookID, env.ID)
+	_, err := tx.ExecContext(ctx, insertIgnore(dialect)+` INTO webhook_deliveries (delivery_id, webhook_id, server_id, event_id,
+		event_type, stream_key, stream_version, event_json, occurred_us, status, attempts, next_attempt_us, first_attempt_us,
+		last_attempt_us, last_status_code, last_error, lease_owner, lease_until_us)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 0, 0, 0, '', '', 0)`,
+		id, webhookID, env.Server(), env.ID, env.Type, env.StreamType+"/"+env.StreamID, env.StreamVersion, string(raw),
+		env.OccurredAt.UTC().UnixMicro(), StatusPending, dueUS)
+	if err != nil || !reset {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE webhook_deliveries SET status = ?, next_attempt_us = ?, first_attempt_us = 0 WHERE delivery_id = ?`,
+		StatusPending, dueUS, id)
+	return err
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// errorf wraps a store error with its operation.
+func errorf(op string, err error) error { return fmt.Errorf("webhooks: %s: %w", op, err) }
