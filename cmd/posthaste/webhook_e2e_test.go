@@ -415,6 +415,11 @@ func TestWebhooksEndToEnd(t *testing.T) {
 				}
 			}
 
+			// The receiver answers before the sender records the success: wait for the records.
+			waitFor(t, 30*time.Second, "every delivery of the flaky webhook recorded as succeeded", func() bool {
+				out := mustRun(t, env, "webhook", "deliveries", flakyW.ID, "--json")
+				return strings.Count(out, `"status":"succeeded"`) == 5
+			})
 			// The failing receiver: refused, 500, timeout, then accepted — each event once.
 			got, all := flaky.snapshot()
 			for id, n := range idsOf(got) {

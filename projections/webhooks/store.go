@@ -354,7 +354,14 @@ type Attempt struct {
 
 // Deliveries lists a subscription's deliveries, oldest event first, each with its attempts.
 func (s *Store) Deliveries(ctx context.Context, webhookID string, limit int) ([]Delivery, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT delivery_id, webhook_id, event_id, event_type, stream_key, status, attempts,
+	// One read transaction, so the rows and their attempts are one snapshot: a sender completing
+	// an attempt between the two queries would otherwise show an attempt the row does not count.
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, errorf("deliveries", err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT delivery_id, webhook_id, event_id, event_type, stream_key, status, attempts,
 		occurred_us, next_attempt_us, last_attempt_us, last_status_code, last_error
 		FROM webhook_deliveries WHERE webhook_id = ? ORDER BY occurred_us, stream_key, stream_version LIMIT ?`, webhookID, limit)
 	if err != nil {
@@ -382,7 +389,7 @@ func (s *Store) Deliveries(ctx context.Context, webhookID string, limit int) ([]
 	if err := rows.Err(); err != nil {
 		return nil, errorf("deliveries", err)
 	}
-	ar, err := s.db.QueryContext(ctx, `SELECT delivery_id, attempt, attempted_us, result, status_code, response, duration_us, error
+	ar, err := tx.QueryContext(ctx, `SELECT delivery_id, attempt, attempted_us, result, status_code, response, duration_us, error
 		FROM webhook_attempts WHERE webhook_id = ? ORDER BY delivery_id, attempt`, webhookID)
 	if err != nil {
 		return nil, errorf("deliveries", err)
