@@ -14,6 +14,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"github.com/posthaste/posthaste/domain/address"
 	"github.com/posthaste/posthaste/domain/submission"
 )
 
@@ -60,6 +61,7 @@ type session struct {
 
 	mailFrom string
 	rcpts    []string
+	utf8     bool // SMTPUTF8 on the current MAIL command
 
 	dataActive atomic.Bool // Data is running (for BDAT: in go-smtp's goroutine)
 }
@@ -140,27 +142,53 @@ func (s *session) authFailed(username, mech string, cause error) error {
 	return s.reply(submission.ErrAuthFailed)
 }
 
+// Mail validates the reverse path with domain/address (go-smtp has removed the angle brackets
+// and the quotes of a quoted local part); "" is the null reverse path. UTF-8 addresses need
+// SMTPUTF8 on this MAIL command (RFC 6531).
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	s.st.transcript.Client("MAIL FROM:<" + from + ">")
-	s.mailFrom = from
+	s.mailFrom = ""
 	s.rcpts = s.rcpts[:0]
+	s.utf8 = opts != nil && opts.UTF8
+	m, err := address.ParseSMTPPath(from, address.Options{SMTPUTF8: s.utf8})
+	if err != nil {
+		return s.addressReply(err, address.Sender)
+	}
+	s.mailFrom = m.String()
 	s.st.transcript.Server("250 2.0.0 sender ok")
 	return nil
 }
 
 func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	s.st.transcript.Client("RCPT TO:<" + to + ">")
+	// The syntax first: a malformed address gets 501/553 5.1.3 whoever asks; the session
+	// goes on (the client may send more RCPTs).
+	m, err := address.ParseSMTPPath(to, address.Options{SMTPUTF8: s.utf8})
+	if err == nil && m.IsZero() {
+		err = &address.Error{Input: to, Diagnosis: address.ErrNoAddress}
+	}
+	if err != nil {
+		return s.addressReply(err, address.Recipient)
+	}
 	if s.principal == nil {
 		// Never an open relay: without a credential nothing is accepted for any domain.
 		return s.reply(&submission.ReplyError{Code: 550, Enhanced: [3]int{5, 7, 1}, Text: "Relaying denied: authentication required"})
 	}
-	at := strings.LastIndexByte(to, '@')
-	if at <= 0 || at == len(to)-1 {
-		return s.reply(&submission.ReplyError{Code: 501, Enhanced: [3]int{5, 1, 3}, Text: "Bad recipient address syntax"})
-	}
-	s.rcpts = append(s.rcpts, to)
+	s.rcpts = append(s.rcpts, m.String())
 	s.st.transcript.Server("250 2.1.5 recipient ok")
 	return nil
+}
+
+// addressReply answers a refused address with the reply its diagnosis implies.
+func (s *session) addressReply(err error, role address.Role) error {
+	var ae *address.Error
+	if !errors.As(err, &ae) {
+		return s.reply(&submission.ReplyError{Code: 501, Enhanced: [3]int{5, 1, 3}, Text: "Bad address syntax"})
+	}
+	r := ae.Reply(role)
+	s.log.Info("address refused", "role", map[address.Role]string{address.Sender: "sender", address.Recipient: "recipient"}[role],
+		"diagnosis", ae.Diagnosis.Name())
+	return s.reply(&submission.ReplyError{Code: r.Code, Enhanced: r.Enhanced, Text: r.Text})
 }
 
 // Data reads the message through the bare CR/LF guard and the size limit, then submits it.
@@ -236,6 +264,7 @@ func (s *session) Reset() {
 	}
 	s.mailFrom = ""
 	s.rcpts = nil
+	s.utf8 = false
 }
 
 func (s *session) Logout() error { return nil }

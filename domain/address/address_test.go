@@ -21,7 +21,9 @@ func TestParseSMTPPath(t *testing.T) {
 		{"test test@iana.org", ascii, `"test test"@iana.org`, 0}, // was "test test"@iana.org
 		{`a"b@iana.org`, ascii, `"a\"b"@iana.org`, 0},
 		{`a\b@iana.org`, ascii, `"a\\b"@iana.org`, 0},
-		{"a@b@iana.org", ascii, `"a@b"@iana.org`, 0},
+		{"a@b@iana.org", ascii, "", 501}, // ambiguous with "a@b"@iana.org: refused
+		{"a b@c@iana.org", ascii, `"a b@c"@iana.org`, 0},
+		{"victim@@iana.org", ascii, "", 501},
 		{"user@[192.0.2.1]", ascii, "user@[192.0.2.1]", 0},
 		{"user@[IPv6:2001:db8::1]", ascii, "user@[IPv6:2001:db8::1]", 0},
 		{"x@org", ascii, "x@org", 0},

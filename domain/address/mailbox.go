@@ -154,16 +154,18 @@ func ParseMailbox(s string, opt Options) (Mailbox, error) {
 	return r.Mailbox, nil
 }
 
-// smtpSpecials are the characters emersion/go-smtp refuses in an unquoted local part.
-const smtpSpecials = "()<>[]:;\\,\" \t@"
+// smtpSpecials are the characters emersion/go-smtp refuses in an unquoted local part. "@" is
+// not one of them on purpose: "a@@b" and "a@b@c" are far likelier typos than a quoted "@".
+const smtpSpecials = "()<>[]:;\\,\" \t"
 
 // ParseSMTPPath validates the mailbox that emersion/go-smtp hands to Session.Mail and
 // Session.Rcpt. go-smtp has already removed the angle brackets, any source route, and the quotes
 // and escapes of a quoted local part ("a b"@x arrives as a b@x). The local part is taken as a
 // dot-string unless it holds a character a dot-string cannot (then it was quoted, and is
-// checked as the quoted string it was). One ambiguity remains: a quoted local part that is
-// atext with misplaced dots ("a..b"@x) cannot be told from the invalid dot-string a..b@x, and
-// is refused. "" (the null reverse path) is returned as the zero Mailbox without error.
+// checked as the quoted string it was). Two ambiguities remain, both resolved by refusing: a
+// quoted local part that is atext with misplaced dots ("a..b"@x cannot be told from the
+// invalid a..b@x), and one whose only special is "@" ("a@b"@x cannot be told from a@b@x).
+// "" (the null reverse path) is returned as the zero Mailbox without error.
 func ParseSMTPPath(decoded string, opt Options) (Mailbox, error) {
 	if decoded == "" {
 		return Mailbox{}, nil
