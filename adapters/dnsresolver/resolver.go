@@ -18,6 +18,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/posthaste/posthaste/domain/spf"
 	"github.com/posthaste/posthaste/domain/tenancy"
 )
 
@@ -116,6 +117,31 @@ func (r *Resolver) exchange(ctx context.Context, m *dns.Msg, srv string) (*dns.M
 
 func trimDot(s string) string { return strings.ToLower(strings.TrimSuffix(s, ".")) }
 
+// txtData joins the character-strings of a TXT record and undoes miekg/dns's presentation
+// escapes (\" \\ \DDD), giving the record's bytes.
+func txtData(strs []string) string {
+	var b strings.Builder
+	for _, s := range strs {
+		for i := 0; i < len(s); i++ {
+			c := s[i]
+			if c != '\\' || i+1 >= len(s) {
+				b.WriteByte(c)
+				continue
+			}
+			if i+3 < len(s) && isDigit(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
+				b.WriteByte((s[i+1]-'0')*100 + (s[i+2]-'0')*10 + (s[i+3] - '0'))
+				i += 3
+				continue
+			}
+			b.WriteByte(s[i+1])
+			i++
+		}
+	}
+	return b.String()
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
 // LookupTXT returns one string per TXT record, its character-strings concatenated.
 func (r *Resolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
 	rrs, err := r.query(ctx, name, dns.TypeTXT)
@@ -125,7 +151,7 @@ func (r *Resolver) LookupTXT(ctx context.Context, name string) ([]string, error)
 	var out []string
 	for _, rr := range rrs {
 		if t, ok := rr.(*dns.TXT); ok {
-			out = append(out, strings.Join(t.Txt, ""))
+			out = append(out, txtData(t.Txt))
 		}
 	}
 	return out, nil
@@ -185,4 +211,105 @@ func (r *Resolver) LookupIP(ctx context.Context, name string) ([]netip.Addr, err
 		}
 	}
 	return out, nil
+}
+
+// The SPF evaluator's port (spf.Resolver): unlike the Lookup methods, a name that does not
+// exist is an error wrapping spf.ErrNXDomain, distinct from a name without records of the
+// type (empty result, nil error).
+
+var _ spf.Resolver = (*Resolver)(nil)
+
+// queryStrict is query with NXDOMAIN reported as spf.ErrNXDomain.
+func (r *Resolver) queryStrict(ctx context.Context, name string, qtype uint16) ([]dns.RR, error) {
+	if _, ok := dns.IsDomainName(name); !ok {
+		return nil, fmt.Errorf("dnsresolver: %q is not a domain name: %w", name, spf.ErrNXDomain)
+	}
+	m := new(dns.Msg)
+	m.SetQuestion(dns.Fqdn(name), qtype)
+	m.RecursionDesired = true
+	m.SetEdns0(4096, false)
+	var errs []error
+	for _, srv := range r.servers {
+		ans, err := r.exchange(ctx, m, srv)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		switch ans.Rcode {
+		case dns.RcodeSuccess:
+			return ans.Answer, nil
+		case dns.RcodeNameError:
+			return nil, fmt.Errorf("dnsresolver: %s %s: %w", dns.TypeToString[qtype], name, spf.ErrNXDomain)
+		default:
+			errs = append(errs, &RcodeError{Name: name, Type: dns.TypeToString[qtype], Server: srv, Rcode: ans.Rcode})
+		}
+	}
+	return nil, errors.Join(errs...)
+}
+
+// QueryTXT implements spf.Resolver.
+func (r *Resolver) QueryTXT(ctx context.Context, name string) ([]string, error) {
+	rrs, err := r.queryStrict(ctx, name, dns.TypeTXT)
+	var out []string
+	for _, rr := range rrs {
+		if t, ok := rr.(*dns.TXT); ok {
+			out = append(out, txtData(t.Txt))
+		}
+	}
+	return out, err
+}
+
+// QueryA implements spf.Resolver.
+func (r *Resolver) QueryA(ctx context.Context, name string) ([]netip.Addr, error) {
+	return r.queryAddrs(ctx, name, dns.TypeA)
+}
+
+// QueryAAAA implements spf.Resolver.
+func (r *Resolver) QueryAAAA(ctx context.Context, name string) ([]netip.Addr, error) {
+	return r.queryAddrs(ctx, name, dns.TypeAAAA)
+}
+
+func (r *Resolver) queryAddrs(ctx context.Context, name string, qtype uint16) ([]netip.Addr, error) {
+	rrs, err := r.queryStrict(ctx, name, qtype)
+	var out []netip.Addr
+	for _, rr := range rrs {
+		var ip net.IP
+		switch v := rr.(type) {
+		case *dns.A:
+			ip = v.A
+		case *dns.AAAA:
+			ip = v.AAAA
+		}
+		if rr.Header().Rrtype != qtype {
+			continue
+		}
+		if a, ok := netip.AddrFromSlice(ip); ok {
+			out = append(out, a)
+		}
+	}
+	return out, err
+}
+
+// QueryMX implements spf.Resolver: the exchanges in answer order.
+func (r *Resolver) QueryMX(ctx context.Context, name string) ([]string, error) {
+	rrs, err := r.queryStrict(ctx, name, dns.TypeMX)
+	var out []string
+	for _, rr := range rrs {
+		if m, ok := rr.(*dns.MX); ok {
+			out = append(out, trimDot(m.Mx))
+		}
+	}
+	return out, err
+}
+
+// QueryPTR implements spf.Resolver.
+func (r *Resolver) QueryPTR(ctx context.Context, name string) ([]string, error) {
+	rrs, err := r.queryStrict(ctx, name, dns.TypePTR)
+	var out []string
+	for _, rr := range rrs {
+		if p, ok := rr.(*dns.PTR); ok {
+			out = append(out, trimDot(p.Ptr))
+		}
+	}
+	return out, err
 }

@@ -14,20 +14,23 @@ import (
 )
 
 // Server answers from its records: NOERROR with the matching records, NOERROR/NODATA when the
-// name has other types, NXDOMAIN otherwise. A CNAME answers any type. Names listed in Fail get
-// SERVFAIL.
+// name has other types, NXDOMAIN otherwise. A CNAME answers any type, followed by the records
+// of its target when the server has them (as an authoritative server does in its zone). Names
+// listed in Fail get SERVFAIL; names listed in Drop get no answer (the client times out) for
+// every type they have no record of.
 type Server struct {
 	Addr string
 
 	mu      sync.Mutex
 	records []dns.RR
 	fail    map[string]bool
+	drop    map[string]bool
 }
 
 // New starts a server with the given zone-file lines (absolute names), stopped in t.Cleanup.
 func New(t testing.TB, lines ...string) *Server {
 	t.Helper()
-	s := &Server{fail: map[string]bool{}}
+	s := &Server{fail: map[string]bool{}, drop: map[string]bool{}}
 	s.Set(t, lines...)
 	pc, ln, err := listenPair()
 	if err != nil {
@@ -83,6 +86,22 @@ func (s *Server) Set(t testing.TB, lines ...string) {
 	s.mu.Unlock()
 }
 
+// SetRRs replaces every record with rrs and clears Fail and Drop.
+func (s *Server) SetRRs(rrs ...dns.RR) {
+	s.mu.Lock()
+	s.records = append([]dns.RR(nil), rrs...)
+	s.fail = map[string]bool{}
+	s.drop = map[string]bool{}
+	s.mu.Unlock()
+}
+
+// Drop makes queries for name go unanswered unless name has records of the queried type.
+func (s *Server) Drop(name string) {
+	s.mu.Lock()
+	s.drop[dns.CanonicalName(name)] = true
+	s.mu.Unlock()
+}
+
 // Fail makes queries for name answer SERVFAIL.
 func (s *Server) Fail(name string) {
 	s.mu.Lock()
@@ -103,18 +122,33 @@ func (s *Server) serve(w dns.ResponseWriter, req *dns.Msg) {
 	name := dns.CanonicalName(q.Name)
 	s.mu.Lock()
 	exists := false
-	for _, rr := range s.records {
-		if dns.CanonicalName(rr.Header().Name) != name {
-			continue
+	for hop := 0; hop < 8; hop++ { // follow CNAMEs inside the data, loops cut short
+		target := ""
+		for _, rr := range s.records {
+			if dns.CanonicalName(rr.Header().Name) != name {
+				continue
+			}
+			if hop == 0 {
+				exists = true
+			}
+			if rr.Header().Rrtype == q.Qtype || rr.Header().Rrtype == dns.TypeCNAME {
+				m.Answer = append(m.Answer, dns.Copy(rr))
+			}
+			if c, ok := rr.(*dns.CNAME); ok && q.Qtype != dns.TypeCNAME {
+				target = dns.CanonicalName(c.Target)
+			}
 		}
-		exists = true
-		if rr.Header().Rrtype == q.Qtype || rr.Header().Rrtype == dns.TypeCNAME {
-			m.Answer = append(m.Answer, dns.Copy(rr))
+		if target == "" {
+			break
 		}
+		name = target
 	}
-	fail := s.fail[name]
+	name = dns.CanonicalName(q.Name)
+	fail, drop := s.fail[name], s.drop[name] && len(m.Answer) == 0
 	s.mu.Unlock()
 	switch {
+	case drop:
+		return
 	case fail:
 		m.Answer, m.Rcode = nil, dns.RcodeServerFailure
 	case !exists:
@@ -140,4 +174,42 @@ func Quote(v string) string {
 			return strings.Join(parts, " ")
 		}
 	}
+}
+
+// TXT builds a TXT record of name from raw character-strings (any bytes; each string of at
+// most 255 bytes is one character-string, longer ones are split).
+func TXT(name string, rrtype uint16, strs ...string) dns.RR {
+	var parts []string
+	for _, v := range strs {
+		for {
+			n := min(len(v), 255)
+			parts = append(parts, escapeTXT(v[:n]))
+			if v = v[n:]; v == "" {
+				break
+			}
+		}
+	}
+	hdr := dns.RR_Header{Name: dns.Fqdn(name), Rrtype: rrtype, Class: dns.ClassINET, Ttl: 300}
+	if rrtype == dns.TypeSPF {
+		return &dns.SPF{Hdr: hdr, Txt: parts}
+	}
+	return &dns.TXT{Hdr: hdr, Txt: parts}
+}
+
+// escapeTXT turns raw bytes into the escaped form miekg/dns packs back to the same bytes.
+func escapeTXT(v string) string {
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '\\' || c == '"':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < ' ' || c > '~':
+			fmt.Fprintf(&b, "\\%03d", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
