@@ -201,6 +201,7 @@ type reportLine struct {
 	Size      int64    `json:"size"`
 	Summary   *struct {
 		LinkedBy   string `json:"linked_by"`
+		Refused    string `json:"refused"`
 		Error      string `json:"error"`
 		Recipients []struct {
 			Address, Outcome, Reason, Class string
@@ -257,7 +258,9 @@ func waitListening(t *testing.T, addr string) {
 // backends: an RFC 3464 DSN to the VERP return path the sink saw (bounced userunknown/hard,
 // recipient suppressed, visible in `events --message`); an ARF report to a non-VERP address
 // whose returned message carries the VERP Return-Path (complained, suppressed); a DSN to a
-// non-VERP address that only carries the original Message-ID (still linked); real-world
+// non-VERP address that only carries the original Message-ID and names the message's recipient
+// (still linked); a forged DSN with the right Message-ID but another recipient (unlinked, not
+// applied: no bounce, no suppression); real-world
 // samples of the evaluation set rewritten to our recipients (Gmail, Sendmail by Message-ID,
 // Exim, ARF, an RFC 3834 auto-reply); a duplicate DSN (no second bounce); a foreign domain
 // (550 5.7.1); garbage (stored as malformed and visible); a bare LF (refused, not stored).
@@ -284,7 +287,7 @@ func TestInboundReportsEndToEnd(t *testing.T) {
 			waitListening(t, mxAddr)
 
 			// One message per recipient, each with its own Message-ID.
-			rcpts := []string{"gone", "fan", "lost", "away", "s1", "s2", "s3", "s4"}
+			rcpts := []string{"gone", "fan", "lost", "away", "s1", "s2", "s3", "s4", "victim"}
 			host, port, _ := strings.Cut(smtpAddr, ":")
 			py := `
 import smtplib, ssl, sys
@@ -365,11 +368,39 @@ s.quit()
 				t.Errorf("message.complained of the ARF report: %v", c)
 			}
 
+			// The Message-ID fallback reads the message view: wait until the read model has the
+			// messages it is asked about (reports come long after delivery in real life).
+			for _, r := range []string{"lost", "s2", "victim"} {
+				for !strings.Contains(mustRun(t, env, "messages", "--server", "acme/main", "--query", "msgid:<e2e-"+r+"@example.org>", "--json"), ids[r]) {
+					if time.Now().After(deadline.Add(30 * time.Second)) {
+						t.Fatalf("message to %s never reached the message view", r)
+					}
+					time.Sleep(200 * time.Millisecond)
+				}
+			}
+
 			// 3. A DSN whose envelope is not VERP and whose returned headers carry only the Message-ID.
 			ok("Message-ID DSN", sendToMX(t, mxAddr, "postmaster@rp.posthaste.test", rfc3464("postmaster@rp.posthaste.test", "lost@remote.test",
 				"From: alerts@example.org\nTo: lost@remote.test\nSubject: Inbound test\nMessage-ID: <e2e-lost@example.org>\n")))
 			if b := readEvents(t, env, "--message", ids["lost"], "--type", "message.bounced"); len(b) != 1 || jsonField(b[0].Payload, "reason") != "userunknown" {
 				t.Errorf("bounce of the DSN linked by Message-ID: %v", b)
+			}
+
+			// 3b. A forged DSN: the right Message-ID, no VERP envelope, a failed recipient that is not
+			// the message's. Nothing is bounced or suppressed; the report is unlinked and says why.
+			ok("forged DSN", sendToMX(t, mxAddr, "postmaster@rp.posthaste.test", rfc3464("postmaster@rp.posthaste.test", "attacker@evil.test",
+				"From: alerts@example.org\nTo: victim@remote.test\nSubject: Inbound test\nMessage-ID: <e2e-victim@example.org>\n")))
+			if got := typesOf(readEvents(t, env, "--message", ids["victim"])); got != "queued signed attempted delivered" {
+				t.Errorf("events of the message a forged DSN names: %q, want no bounce", got)
+			}
+			forged := 0
+			for _, r := range reportsOf(t, env, "--status", "unlinked") {
+				if s := showReport(t, env, r.ID); s.Summary != nil && strings.Contains(s.Summary.Refused, "Message-ID") && s.MessageID == "" {
+					forged++
+				}
+			}
+			if forged != 1 {
+				t.Errorf("%d unlinked reports explaining a refused Message-ID, want the forged DSN", forged)
 			}
 
 			// 4. Real-world formats from the evaluation set, rewritten to our recipients.

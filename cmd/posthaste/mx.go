@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -11,6 +13,7 @@ import (
 	"github.com/posthaste/posthaste/adapters/smtpin"
 	"github.com/posthaste/posthaste/domain/inbound"
 	"github.com/posthaste/posthaste/domain/tenancy"
+	"github.com/posthaste/posthaste/projections/messages"
 )
 
 // Wiring of the mx role: the inbound MX listener of the return-path domain and the intake of
@@ -34,10 +37,18 @@ func buildMXRole(cfg Config, p *Platform, log *slog.Logger) (role, error) {
 	if err != nil {
 		return role{}, err
 	}
+	view, err := messages.NewReader(p.DB.SQL)
+	if err != nil {
+		return role{}, fmt.Errorf("mx: message view: %w", err)
+	}
+	if err := cfg.ensureSecretKey(nil); err != nil {
+		return role{}, fmt.Errorf("mx: %w", err)
+	}
 	in, err := inbound.New(inbound.Config{
 		Store: p.Inbound, Events: p.Events, Suppressor: deps.suppressions,
 		Policies: serverPolicies{deps.tenancy}, ReturnPathDomain: cfg.ReturnPathDomain,
 		Recorder: deps.recorder, Logger: log,
+		Messages: messageIndex{view}, RefKey: refKey(cfg.SecretKey),
 	})
 	if err != nil {
 		return role{}, err
@@ -80,6 +91,32 @@ func buildMXRole(cfg Config, p *Platform, log *slog.Logger) (role, error) {
 		defer cancel()
 		return srv.Shutdown(sctx)
 	}}, nil
+}
+
+// messageIndex serves the intake's Message-ID lookups from the message view read model.
+type messageIndex struct{ r *messages.Reader }
+
+func (m messageIndex) ByMessageID(ctx context.Context, msgID string, since time.Time, limit int) ([]inbound.IndexedMessage, error) {
+	refs, err := m.r.ByMessageID(ctx, msgID, since, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]inbound.IndexedMessage, len(refs))
+	for i, r := range refs {
+		out[i] = inbound.IndexedMessage{ID: r.ID, ServerID: r.ServerID, RcptTo: r.RcptTo}
+	}
+	return out, nil
+}
+
+// refKey derives the key of the X-Posthaste-Ref tags (inbound.Ref) from the server secret, so
+// the secret itself never signs anything else; nil without a secret (references ignored).
+func refKey(secret []byte) []byte {
+	if len(secret) == 0 {
+		return nil
+	}
+	h := hmac.New(sha256.New, secret)
+	h.Write([]byte("posthaste inbound reference key v1"))
+	return h.Sum(nil)
 }
 
 // serverPolicies reads a server's suppression settings from its stream (read-your-writes).

@@ -49,6 +49,11 @@ type Config struct {
 	Logger           *slog.Logger // required
 	// LookupWindow bounds the Message-ID fallback to messages queued this recently; default 30 days.
 	LookupWindow time.Duration
+	// Messages finds messages by Message-ID header (the message view read model) for reports
+	// whose VERP envelope was lost. Nil disables that fallback: such reports stay unlinked.
+	Messages MessageIndex
+	// RefKey verifies the X-Posthaste-Ref field of returned headers (Ref); nil ignores it.
+	RefKey []byte
 }
 
 // Intake runs the intake workflow. It is safe for concurrent use.
@@ -178,12 +183,12 @@ func (in *Intake) analyze(ctx context.Context, r Report) (Summary, string, strin
 		sum.Kind, sum.Error = string(bounce.KindNone), "not a delivery report, feedback report or automatic reply"
 		return sum, StatusMalformed, "", nil
 	}
-	msgs, by, err := in.candidates(ctx, r.RcptTo, rep)
+	lk, err := in.candidates(ctx, r.RcptTo, rep)
 	if err != nil {
 		return sum, "", "", err
 	}
-	sum.LinkedBy = by
-	pairs := assign(msgs, rep.Recipients)
+	sum.LinkedBy, sum.Refused = lk.by, lk.refused
+	pairs := assign(lk.msgs, rep.Recipients, lk.strict)
 	c := domain.Cause{Actor: events.Actor{Type: events.ActorSystem, ID: actorID}, CorrelationID: r.ID, CausationID: r.ID}
 	linked := ""
 	for _, p := range pairs {

@@ -20,6 +20,8 @@ import (
 	"github.com/posthaste/posthaste/domain/inbound/inboundtest"
 	"github.com/posthaste/posthaste/domain/suppression"
 	"github.com/posthaste/posthaste/events"
+	"github.com/posthaste/posthaste/projections"
+	"github.com/posthaste/posthaste/projections/messages"
 )
 
 const rpDomain = "rp.posthaste.test"
@@ -130,29 +132,85 @@ func (p policies) SuppressionPolicy(context.Context, string) (bool, bool, error)
 
 type fixture struct {
 	es     domain.EventStore
+	view   *projections.DB // the message view's database (nil: no Message-ID fallback)
 	store  *memStore
 	sup    *suppression.Handler
 	intake *inbound.Intake
 	rec    domain.Recorder
 }
 
+// refKey signs the X-Posthaste-Ref fields of these tests.
+var refKey = []byte("0123456789abcdef0123456789abcdef")
+
+// newFixture runs the intake on a SQLite event store whose message view (projections/messages)
+// serves the Message-ID fallback, as in production.
 func newFixture(t testing.TB, pol inbound.Policies) *fixture {
-	return newFixtureOn(t, sqlitetest.Store(t), pol)
+	s := sqlitetest.Store(t)
+	db := &projections.DB{SQL: s.DB(), Dialect: projections.DialectSQLite}
+	r, err := messages.NewReader(db.SQL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newFixtureOn(t, s, pol, db, viewIndex{r})
 }
 
-func newFixtureOn(t testing.TB, es domain.EventStore, pol inbound.Policies) *fixture {
+func newFixtureOn(t testing.TB, es domain.EventStore, pol inbound.Policies, view *projections.DB, idx inbound.MessageIndex) *fixture {
 	rec := domain.Recorder{Clock: func() time.Time { return now }}
 	sup, err := suppression.NewHandler(es, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{es: es, store: newMemStore(), sup: sup, rec: rec}
+	f := &fixture{es: es, view: view, store: newMemStore(), sup: sup, rec: rec}
 	f.intake, err = inbound.New(inbound.Config{Store: f.store, Events: es, Suppressor: sup, Policies: pol,
-		ReturnPathDomain: rpDomain, Recorder: rec, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		ReturnPathDomain: rpDomain, Recorder: rec, Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Messages: idx, RefKey: refKey})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// viewIndex adapts the message view reader to the port (as cmd/posthaste does).
+type viewIndex struct{ r *messages.Reader }
+
+func (v viewIndex) ByMessageID(ctx context.Context, id string, since time.Time, limit int) ([]inbound.IndexedMessage, error) {
+	refs, err := v.r.ByMessageID(ctx, id, since, limit)
+	var out []inbound.IndexedMessage
+	for _, r := range refs {
+		out = append(out, inbound.IndexedMessage{ID: r.ID, ServerID: r.ServerID, RcptTo: r.RcptTo})
+	}
+	return out, err
+}
+
+// project folds message id's events into the message view, through the projection's own
+// Apply and Flush (what the runner does in its transaction).
+func (f *fixture) project(t testing.TB, id string) {
+	t.Helper()
+	if f.view == nil {
+		return
+	}
+	ctx := context.Background()
+	recs, err := f.es.ReadStream(ctx, events.StreamMessage, id, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := f.view.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	p := messages.New()
+	for _, r := range recs {
+		if err := p.Apply(ctx, tx, f.view.Dialect, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Flush(ctx, tx, f.view.Dialect); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // queue appends a message.queued for id (recipient rcpt, Message-ID header hdrID).
@@ -166,6 +224,7 @@ func (f *fixture) queue(t testing.TB, id, rcpt, hdrID string) {
 	if err := f.es.Append(context.Background(), envs...); err != nil {
 		t.Fatal(err)
 	}
+	f.project(t, id)
 }
 
 func (f *fixture) types(t *testing.T, id string) []string {
@@ -460,7 +519,7 @@ func FuzzIntake(f *testing.F) {
 			}
 		}
 	}
-	fx := newFixtureOn(f, &memEvents{}, nil) // in memory: fuzzing measures the workflow, not fsync
+	fx := newFixtureOn(f, &memEvents{}, nil, nil, nil) // in memory: fuzzing measures the workflow, not fsync
 	fx.queue(f, msgA, "gone@remote.test", "<m1@example.org>")
 	valid := map[string]bool{inbound.StatusLinked: true, inbound.StatusUnlinked: true, inbound.StatusMalformed: true, inbound.StatusAutoReply: true}
 	f.Fuzz(func(t *testing.T, raw []byte, verp bool) {
@@ -541,4 +600,130 @@ func (m *memEvents) Query(_ context.Context, f domain.EventFilter) ([]events.Rec
 		}
 	}
 	return out, nil
+}
+
+// A report that names the right Message-ID but not a recipient of that message (a forgery by
+// someone who saw the Message-ID, or a report about somebody else's copy) must not bounce or
+// suppress anything: it stays unlinked, with the reason for the operator.
+func TestForgedMessageIDReportDoesNotBounceOrSuppress(t *testing.T) {
+	f := newFixture(t, nil)
+	f.queue(t, msgA, "victim@remote.test", "<news-1@example.org>")
+	f.queue(t, msgB, "other@remote.test", "<news-2@example.org>")
+	for name, raw := range map[string][]byte{
+		"dsn": dsn("attacker@evil.test", "failed", "5.1.1", "550 5.1.1 user unknown",
+			"From: alerts@example.org\nTo: victim@remote.test\nMessage-ID: <news-1@example.org>\n"),
+		"arf": arfReport("attacker@evil.test", "<news-1@example.org>"),
+	} {
+		r := f.receive(t, "postmaster@"+rpDomain, raw)
+		s := summary(t, r)
+		if r.Status != inbound.StatusUnlinked || r.MessageID != "" || s.LinkedBy != "" || !strings.Contains(s.Refused, "Message-ID") {
+			t.Errorf("%s: status %s message %q summary %+v, want unlinked with the refusal explained", name, r.Status, r.MessageID, s)
+		}
+		for _, o := range s.Recipients {
+			if o.Outcome != inbound.OutcomeUnlinked {
+				t.Errorf("%s: recipient outcome %+v", name, o)
+			}
+		}
+	}
+	for _, id := range []string{msgA, msgB} {
+		if got := f.types(t, id); len(got) != 1 {
+			t.Errorf("message %s got events from a forged report: %v", id, got)
+		}
+	}
+	for _, a := range []string{"victim@remote.test", "other@remote.test", "attacker@evil.test"} {
+		if ok, _ := f.sup.IsSuppressed(context.Background(), "acme/main", a); ok {
+			t.Errorf("%s suppressed by a forged report", a)
+		}
+	}
+}
+
+// By Message-ID, a recipient named in the report links only to the message addressed to it;
+// other recipients of the report that are not recipients of the message stay unlinked, and no
+// message is given to them by elimination.
+func TestMessageIDLinkNeedsTheRecipient(t *testing.T) {
+	f := newFixture(t, nil)
+	f.queue(t, msgA, "a@remote.test", "<shared@example.org>")
+	f.queue(t, msgB, "b@remote.test", "<shared@example.org>")
+	raw := []byte(strings.ReplaceAll(`From: MAILER-DAEMON@mx.remote.test
+Subject: Undelivered Mail Returned to Sender
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.remote.test
+
+Final-Recipient: rfc822; a@remote.test
+Action: failed
+Status: 5.2.2
+Diagnostic-Code: smtp; 552 5.2.2 mailbox full
+
+Final-Recipient: rfc822; alias@elsewhere.test
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 user unknown
+
+--B
+Content-Type: text/rfc822-headers
+
+Message-ID: <SHARED@example.org>
+
+--B--
+`, "\n", "\r\n"))
+	r := f.receive(t, "postmaster@"+rpDomain, raw)
+	s := summary(t, r)
+	if r.Status != inbound.StatusLinked || r.MessageID != msgA || s.LinkedBy != inbound.LinkedByMessageID {
+		t.Fatalf("report %+v summary %+v, want linked to a@'s message by Message-ID", r, s)
+	}
+	if len(s.Recipients) != 2 || s.Recipients[0].Outcome != inbound.OutcomeBounced || s.Recipients[1].Outcome != inbound.OutcomeUnlinked {
+		t.Errorf("outcomes %+v, want a@ bounced and the unknown address unlinked", s.Recipients)
+	}
+	if got := f.types(t, msgB); len(got) != 1 {
+		t.Errorf("b@'s message got events: %v", got)
+	}
+}
+
+// Our own reference field (an HMAC of the message id under the server secret) links a report
+// whose envelope and recipient were both lost or rewritten (forwarding); a reference with a
+// wrong tag proves nothing and is ignored.
+func TestRefHeaderLinksAndForgedRefIsIgnored(t *testing.T) {
+	f := newFixture(t, nil)
+	f.queue(t, msgA, "gone@remote.test", "<m1@example.org>")
+	f.queue(t, msgB, "kept@remote.test", "<m2@example.org>")
+	good := inbound.Ref(refKey, msgA)
+	r := f.receive(t, "postmaster@"+rpDomain, dsn("forwarded@alias.test", "failed", "5.1.1", "550 5.1.1 user unknown",
+		"Message-ID: <m1@example.org>\n"+inbound.RefHeader+": "+good+"\n"))
+	if s := summary(t, r); r.Status != inbound.StatusLinked || r.MessageID != msgA || s.LinkedBy != inbound.LinkedByRef {
+		t.Fatalf("report %+v summary %+v, want linked to %s by the reference", r, s, msgA)
+	}
+	if ok, _ := f.sup.IsSuppressed(context.Background(), "acme/main", "gone@remote.test"); !ok {
+		t.Error("hard bounce linked by reference did not suppress the message's recipient")
+	}
+	forged := msgB + "." + strings.Repeat("A", 22)
+	r = f.receive(t, "postmaster@"+rpDomain, dsn("forwarded@alias.test", "failed", "5.1.1", "550 5.1.1 user unknown",
+		"Message-ID: <m2@example.org>\n"+inbound.RefHeader+": "+forged+"\n"))
+	if r.Status != inbound.StatusUnlinked {
+		t.Errorf("forged reference: status %s, want unlinked", r.Status)
+	}
+	if got := f.types(t, msgB); len(got) != 1 {
+		t.Errorf("forged reference appended %v", got)
+	}
+}
+
+func TestRefRoundTrip(t *testing.T) {
+	v := inbound.Ref(refKey, msgA)
+	if id, ok := inbound.VerifyRef(refKey, " "+v+" "); !ok || id != msgA {
+		t.Fatalf("VerifyRef(%q) = %q, %v", v, id, ok)
+	}
+	bad := []string{"", msgA, msgA + ".", "." + v, v + "x", inbound.Ref([]byte("another key......................"), msgA),
+		msgB + v[len(msgA):]}
+	for _, b := range bad {
+		if id, ok := inbound.VerifyRef(refKey, b); ok {
+			t.Errorf("VerifyRef(%q) accepted, id %q", b, id)
+		}
+	}
+	if _, ok := inbound.VerifyRef(nil, v); ok {
+		t.Error("a nil key verified a reference")
+	}
 }

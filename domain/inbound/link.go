@@ -8,7 +8,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/bounce"
 	"github.com/posthaste/posthaste/domain/delivery"
 	"github.com/posthaste/posthaste/domain/message"
@@ -18,8 +17,9 @@ import (
 // Ways a report was linked, recorded in Summary.LinkedBy.
 const (
 	LinkedByVERP         = "verp"          // the envelope recipient was a message's VERP return path
+	LinkedByRef          = "ref"           // a valid X-Posthaste-Ref field in the returned headers
 	LinkedByReturnedVERP = "returned_verp" // a VERP return path found in the returned headers
-	LinkedByMessageID    = "message_id"    // the returned Message-ID header
+	LinkedByMessageID    = "message_id"    // the returned Message-ID and a reported recipient together
 )
 
 // maxCandidates bounds the messages one report may touch (a Message-ID is shared by the
@@ -28,12 +28,35 @@ const maxCandidates = 1000
 
 var addrInText = regexp.MustCompile(`[A-Za-z0-9._%+=\-]+@[A-Za-z0-9.\-]+`)
 
+// links is what candidates found: the messages, how, and whether only an address match may
+// link a recipient to one of them (strict: the reference alone proves nothing).
+type links struct {
+	msgs   []*message.Message
+	by     string
+	strict bool
+	// refused explains a Message-ID match that was not applied (no reported recipient is a
+	// recipient of the messages carrying it); recorded in the summary for the operator.
+	refused string
+}
+
 // candidates finds the messages a report is about, trying the ways in order and stopping at
-// the first that finds any: the VERP envelope recipients, VERP addresses in the returned
-// headers (Return-Path and any other field), the returned Message-ID.
-func (in *Intake) candidates(ctx context.Context, rcpts []string, rep bounce.Report) ([]*message.Message, string, error) {
+// the first that finds any:
+//
+//  1. the VERP envelope recipients (the report came back to the return path of one message);
+//  2. a valid X-Posthaste-Ref field in the returned headers (an HMAC under the server secret:
+//     it cannot be made without the secret, so it is as good as the envelope);
+//  3. VERP addresses in the returned headers (Return-Path and any other field);
+//  4. the returned Message-ID, looked up in the message view, but only together with a
+//     reported recipient: a message links only when its recipient is the reported final or
+//     original recipient. Anyone who saw a Message-ID (every recipient of the submission, any
+//     list archive) could otherwise bounce and suppress the other recipients; a Message-ID
+//     match with no recipient match is left unlinked and the summary says why.
+func (in *Intake) candidates(ctx context.Context, rcpts []string, rep bounce.Report) (links, error) {
 	if ms, err := in.byVERP(ctx, rcpts); err != nil || len(ms) > 0 {
-		return ms, LinkedByVERP, err
+		return links{msgs: ms, by: LinkedByVERP}, err
+	}
+	if ms, err := in.byRef(ctx, rep.OriginalHeaders); err != nil || len(ms) > 0 {
+		return links{msgs: ms, by: LinkedByRef}, err
 	}
 	var found []string
 	keys := make([]string, 0, len(rep.OriginalHeaders))
@@ -45,15 +68,37 @@ func (in *Intake) candidates(ctx context.Context, rcpts []string, rep bounce.Rep
 		found = append(found, addrInText.FindAllString(rep.OriginalHeaders[k], -1)...)
 	}
 	if ms, err := in.byVERP(ctx, found); err != nil || len(ms) > 0 {
-		return ms, LinkedByReturnedVERP, err
+		return links{msgs: ms, by: LinkedByReturnedVERP}, err
 	}
-	if rep.OriginalMessageID != "" {
-		ms, err := in.byMessageID(ctx, rep.OriginalMessageID)
-		if err != nil || len(ms) > 0 {
-			return ms, LinkedByMessageID, err
-		}
+	if rep.OriginalMessageID != "" && in.cfg.Messages != nil {
+		return in.byMessageID(ctx, rep.OriginalMessageID, rep.Recipients)
 	}
-	return nil, "", nil
+	return links{}, nil
+}
+
+// byRef loads the message named by a valid RefHeader among the returned headers.
+func (in *Intake) byRef(ctx context.Context, hdr map[string]string) ([]*message.Message, error) {
+	v, ok := hdr[strings.ToLower(RefHeader)]
+	if !ok || len(in.cfg.RefKey) == 0 {
+		return nil, nil
+	}
+	id, ok := VerifyRef(in.cfg.RefKey, v)
+	if !ok {
+		in.log.Warn("inbound: returned reference header with a wrong tag ignored", "value", trimForLog(v))
+		return nil, nil
+	}
+	m, err := in.load(ctx, id)
+	if err != nil || m == nil {
+		return nil, err
+	}
+	return []*message.Message{m}, nil
+}
+
+func trimForLog(s string) string {
+	if len(s) > 120 {
+		return s[:120] + "…"
+	}
+	return s
 }
 
 // byVERP loads the messages named by the VERP addresses among addrs (unknown ids are skipped).
@@ -92,56 +137,57 @@ func (in *Intake) load(ctx context.Context, id string) (*message.Message, error)
 	return m, nil
 }
 
-// byMessageID finds the messages queued within the lookup window whose Message-ID header is
-// msgID, reading message.queued events from the event log (no read model involved, so it works
-// whether or not projections run). It scans the window: it is the fallback for reports whose
-// envelope was lost, not the common path.
-func (in *Intake) byMessageID(ctx context.Context, msgID string) ([]*message.Message, error) {
-	want := normMsgID(msgID)
-	if want == "" {
-		return nil, nil
+// byMessageID finds, through the message view (MessageIndex), the messages queued within the
+// lookup window whose Message-ID header is msgID, and keeps those whose recipient is one of
+// the reported recipients (final or original address). Only those are loaded from the log,
+// whose recipient is checked again (the log is the truth, the view a lagging copy).
+func (in *Intake) byMessageID(ctx context.Context, msgID string, rcpts []bounce.Recipient) (links, error) {
+	if normMsgID(msgID) == "" {
+		return links{}, nil
 	}
 	since := in.cfg.Recorder.Now().Add(-in.cfg.LookupWindow)
-	var out []*message.Message
-	var after int64
-	for {
-		recs, err := in.cfg.Events.Query(ctx, domain.EventFilter{StreamType: events.StreamMessage,
-			Types: []string{events.MessageQueued{}.EventType()}, Since: since, After: after, Limit: 5000})
-		if err != nil {
-			return nil, fmt.Errorf("find message-id %s: %w", msgID, err)
-		}
-		for _, r := range recs {
-			if r.Position > after {
-				after = r.Position
+	found, err := in.cfg.Messages.ByMessageID(ctx, msgID, since, maxCandidates)
+	if err != nil {
+		return links{}, fmt.Errorf("find message-id %s: %w", msgID, err)
+	}
+	if len(found) == 0 {
+		return links{}, nil
+	}
+	reported := map[string]bool{}
+	for _, rc := range rcpts {
+		for _, a := range []string{rc.Address, rc.Original} {
+			if a = normAddr(a); a != "" {
+				reported[a] = true
 			}
-			ev, err := events.Decode(r.Envelope)
-			if err != nil {
-				continue
-			}
-			q, ok := ev.(*events.MessageQueued)
-			if !ok || normMsgID(q.MessageID) != want {
-				continue
-			}
-			m, err := in.load(ctx, r.Envelope.StreamID)
-			if err != nil {
-				return nil, err
-			}
-			if m != nil {
-				out = append(out, m)
-			}
-			if len(out) >= maxCandidates {
-				return out, nil
-			}
-		}
-		// Records without a position yet come last and cannot be paged past: stop then.
-		if len(recs) < 5000 || recs[len(recs)-1].Position == 0 {
-			return out, nil
 		}
 	}
+	var out []*message.Message
+	for _, f := range found {
+		if !reported[normAddr(f.RcptTo)] {
+			continue
+		}
+		m, err := in.load(ctx, f.ID)
+		if err != nil {
+			return links{}, err
+		}
+		if m != nil && reported[normAddr(m.Queued.RcptTo)] {
+			out = append(out, m)
+		}
+	}
+	if len(out) == 0 {
+		return links{by: "", refused: fmt.Sprintf("the returned Message-ID %s belongs to %d message(s), none addressed to a recipient this report names: "+
+			"not applied (a Message-ID alone does not prove the report is about our message)", trimForLog(msgID), len(found))}, nil
+	}
+	return links{msgs: out, by: LinkedByMessageID, strict: true}, nil
 }
 
 func normMsgID(s string) string {
 	return strings.TrimSpace(strings.Trim(strings.TrimSpace(s), "<>"))
+}
+
+// normAddr folds an address for comparison: white space and angle brackets trimmed, lower case.
+func normAddr(s string) string {
+	return strings.ToLower(strings.TrimSpace(strings.Trim(strings.TrimSpace(s), "<>")))
 }
 
 type pair struct {
@@ -155,8 +201,11 @@ type pair struct {
 // recipient left unmatched goes to it (forwarding and aliases change the reported address,
 // and a VERP return path names one message anyway). A report with no recipient but one
 // message links that message with an empty recipient.
-func assign(msgs []*message.Message, rcpts []bounce.Recipient) []pair {
-	if len(rcpts) == 0 && len(msgs) == 1 {
+//
+// In strict mode (a link by Message-ID) only the address match counts: the fallbacks that
+// trust the reference to name the message are not taken.
+func assign(msgs []*message.Message, rcpts []bounce.Recipient, strict bool) []pair {
+	if len(rcpts) == 0 && len(msgs) == 1 && !strict {
 		return []pair{{msg: msgs[0]}}
 	}
 	out := make([]pair, len(rcpts))
@@ -168,7 +217,7 @@ func assign(msgs []*message.Message, rcpts []bounce.Recipient) []pair {
 				continue
 			}
 			to := m.Queued.RcptTo
-			if to != "" && (strings.EqualFold(strings.TrimSpace(rc.Address), to) || strings.EqualFold(strings.TrimSpace(rc.Original), to)) {
+			if to != "" && (normAddr(rc.Address) == normAddr(to) || normAddr(rc.Original) == normAddr(to)) {
 				out[i].msg = m
 				used[m.ID] = true
 				break
@@ -181,7 +230,7 @@ func assign(msgs []*message.Message, rcpts []bounce.Recipient) []pair {
 			left = append(left, m)
 		}
 	}
-	if len(left) != 1 {
+	if len(left) != 1 || strict {
 		return out
 	}
 	best := -1

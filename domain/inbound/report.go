@@ -74,13 +74,16 @@ type Store interface {
 
 // Summary is what processing learned, stored as JSON beside the report.
 type Summary struct {
-	Kind              string             `json:"kind"`
-	FeedbackType      string             `json:"feedback_type,omitempty"`
-	ReportingMTA      string             `json:"reporting_mta,omitempty"`
-	OriginalMessageID string             `json:"original_message_id,omitempty"`
-	LinkedBy          string             `json:"linked_by,omitempty"` // verp, returned_verp, message_id
-	Recipients        []RecipientOutcome `json:"recipients,omitempty"`
-	Error             string             `json:"error,omitempty"`
+	Kind              string `json:"kind"`
+	FeedbackType      string `json:"feedback_type,omitempty"`
+	ReportingMTA      string `json:"reporting_mta,omitempty"`
+	OriginalMessageID string `json:"original_message_id,omitempty"`
+	LinkedBy          string `json:"linked_by,omitempty"` // verp, ref, returned_verp, message_id
+	// Refused says why a reference found in the report was not trusted (a Message-ID whose
+	// messages are not addressed to any reported recipient): the report stays unlinked.
+	Refused    string             `json:"refused,omitempty"`
+	Recipients []RecipientOutcome `json:"recipients,omitempty"`
+	Error      string             `json:"error,omitempty"`
 }
 
 // RecipientOutcome is one reported recipient and what was done about it.
