@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -11,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/posthaste/posthaste/domain/address"
 )
 
 // attachment is one file of a composed message.
@@ -172,13 +175,32 @@ func isASCII(s string) bool {
 	return true
 }
 
-// bareAddress extracts the address of "Name <a@b>" or "a@b"; ok false when it is not one.
+// bareAddress extracts the envelope address of "Name <a@b>" or "a@b" (see parseAddress); ok
+// false when it is not one.
 func bareAddress(s string) (string, bool) {
-	a, err := mail.ParseAddress(strings.TrimSpace(s))
-	if err != nil || !strings.Contains(a.Address, "@") {
-		return "", false
+	addr, err := parseAddress(s)
+	return addr, err == nil
+}
+
+// parseAddress checks an address field of the API with domain/address: an RFC 5322 mailbox
+// (display name and comments allowed, as net/mail does) whose addr-spec is a valid RFC 5321
+// mailbox, ASCII only (the API has no SMTPUTF8). It returns the mailbox in RFC 5321 form (a
+// quoted local part stays quoted), which is what goes into the envelope.
+func parseAddress(s string) (string, error) {
+	h, err := address.ParseAddressField(s, address.Options{})
+	if err != nil {
+		return "", err
 	}
-	return a.Address, true
+	return h.Mailbox.String(), nil
+}
+
+// addressProblem is the message of a field error for a refused address.
+func addressProblem(err error) string {
+	var ae *address.Error
+	if errors.As(err, &ae) {
+		return "not a valid email address: " + ae.Diagnosis.Text() + " (" + ae.Diagnosis.Name() + ")"
+	}
+	return "not a valid email address"
 }
 
 // toCRLF turns bare LF line endings into CRLF (raw messages from HTTP clients often use LF).

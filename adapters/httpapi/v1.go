@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/posthaste/posthaste/domain/address"
 	"github.com/posthaste/posthaste/domain/message"
 	"github.com/posthaste/posthaste/events"
 )
@@ -77,6 +78,20 @@ func (a *API) v1Error(c *v1Call, code string, data map[string]any) outcome {
 	}
 	data["code"] = code
 	return a.v1Body(c, "error", data)
+}
+
+// v1AddressError refuses an address parameter (domain/address) in Postal's error shape:
+// {"status":"error","data":{"code":"ValidationError","message":…,"field":…,"diagnosis":…}}.
+// Postal itself has no code for a malformed address; ValidationError is the one its clients
+// already treat as a permanent refusal.
+func (a *API) v1AddressError(c *v1Call, field string, err error) outcome {
+	data := map[string]any{"message": "The " + field + " address is not a valid email address", "field": field}
+	var ae *address.Error
+	if errors.As(err, &ae) {
+		data["message"] = "The " + field + " address is not a valid email address: " + ae.Diagnosis.Text()
+		data["diagnosis"] = ae.Diagnosis.Name()
+	}
+	return a.v1Error(c, "ValidationError", data)
 }
 
 func (a *API) v1ParamError(c *v1Call, msg string) outcome {
@@ -229,11 +244,18 @@ func (a *API) v1SendMessage(c *v1Call) outcome {
 	p := c.params
 	to, cc, bcc := strList(p["to"]), strList(p["cc"]), strList(p["bcc"])
 	var rcpts []string
-	for _, list := range [][]string{to, cc, bcc} {
-		for _, s := range list {
-			if addr, ok := bareAddress(s); ok {
-				rcpts = append(rcpts, addr)
+	var badAddr *outcome // the first refused address, reported after Postal's own checks
+	for li, list := range [][]string{to, cc, bcc} {
+		for i, s := range list {
+			addr, err := parseAddress(s)
+			if err != nil {
+				if badAddr == nil && strings.TrimSpace(s) != "" {
+					o := a.v1AddressError(c, []string{"to", "cc", "bcc"}[li]+"["+strconv.Itoa(i)+"]", err)
+					badAddr = &o
+				}
+				continue
 			}
+			rcpts = append(rcpts, addr)
 		}
 	}
 	m := composed{From: str(p["from"]), Sender: str(p["sender"]), ReplyTo: str(p["reply_to"]), To: to, Cc: cc,
@@ -243,7 +265,7 @@ func (a *API) v1SendMessage(c *v1Call) outcome {
 		return a.v1Error(c, code, map[string]any{"message": postalSendErrors[code]})
 	}
 	switch {
-	case len(rcpts) == 0:
+	case len(rcpts) == 0 && badAddr == nil:
 		return fail("NoRecipients")
 	case strings.TrimSpace(m.Plain) == "" && strings.TrimSpace(m.HTML) == "":
 		return fail("NoContent")
@@ -256,9 +278,12 @@ func (a *API) v1SendMessage(c *v1Call) outcome {
 	case strings.TrimSpace(m.From) == "":
 		return fail("FromAddressMissing")
 	}
-	from, ok := bareAddress(m.From)
-	if !ok {
-		return fail("UnauthenticatedFromAddress")
+	from, err := parseAddress(m.From)
+	if err != nil {
+		return a.v1AddressError(c, "from", err)
+	}
+	if badAddr != nil {
+		return *badAddr
 	}
 	if hs, ok := p["headers"].(map[string]any); ok {
 		for k, v := range hs {
@@ -339,17 +364,23 @@ func (a *API) v1SendRaw(c *v1Call) outcome {
 		return a.v1ParamError(c, "`data` parameter is not valid base64")
 	}
 	var rcpts []string
-	for _, x := range rcptList {
+	for i, x := range rcptList {
 		if s, ok := x.(string); ok && strings.TrimSpace(s) != "" {
-			rcpts = append(rcpts, strings.TrimSpace(s))
+			addr, err := parseAddress(s)
+			if err != nil {
+				return a.v1AddressError(c, "rcpt_to["+strconv.Itoa(i)+"]", err)
+			}
+			rcpts = append(rcpts, addr)
 		}
 	}
 	if len(rcpts) == 0 {
 		return a.v1Error(c, "NoRecipients", map[string]any{"message": postalSendErrors["NoRecipients"]})
 	}
-	if addr, ok := bareAddress(mailFrom); ok {
-		mailFrom = addr
+	addr, err := parseAddress(mailFrom)
+	if err != nil {
+		return a.v1AddressError(c, "mail_from", err)
 	}
+	mailFrom = addr
 	if truthy(p["bounce"]) {
 		mailFrom = ""
 	}

@@ -266,8 +266,8 @@ func validateContent(from, subject, text, html string, headers map[string]string
 	var errs []fieldError
 	if strings.TrimSpace(from) == "" {
 		errs = append(errs, fieldError{"from", "required"})
-	} else if _, ok := bareAddress(from); !ok {
-		errs = append(errs, fieldError{"from", "not an email address"})
+	} else if _, err := parseAddress(from); err != nil {
+		errs = append(errs, fieldError{"from", addressProblem(err)})
 	}
 	if strings.TrimSpace(subject) == "" {
 		errs = append(errs, fieldError{"subject", "required"})
@@ -302,12 +302,23 @@ func validateContent(from, subject, text, html string, headers map[string]string
 	return out, errs
 }
 
+// checkReplyTo: reply_to is optional, but when given it must be an address (domain/address).
+func checkReplyTo(s string, errs []fieldError) []fieldError {
+	if strings.TrimSpace(s) == "" {
+		return errs
+	}
+	if _, err := parseAddress(s); err != nil {
+		errs = append(errs, fieldError{"reply_to", addressProblem(err)})
+	}
+	return errs
+}
+
 func checkAddresses(field string, list []string, errs []fieldError) ([]string, []fieldError) {
 	var out []string
 	for i, s := range list {
-		addr, ok := bareAddress(s)
-		if !ok {
-			errs = append(errs, fieldError{field + "[" + strconv.Itoa(i) + "]", "not an email address"})
+		addr, err := parseAddress(s)
+		if err != nil {
+			errs = append(errs, fieldError{field + "[" + strconv.Itoa(i) + "]", addressProblem(err)})
 			continue
 		}
 		out = append(out, addr)
@@ -341,6 +352,7 @@ func (a *API) v2Send(c *call) {
 		return
 	}
 	atts, errs := validateContent(req.From, req.Subject, req.Text, req.HTML, req.Headers, req.Attachments)
+	errs = checkReplyTo(req.ReplyTo, errs)
 	var rcpts []string
 	var part []string
 	part, errs = checkAddresses("to", req.To, errs)
@@ -467,6 +479,7 @@ func (a *API) v2SendBatch(c *call) {
 		return
 	}
 	atts, errs := validateContent(req.From, req.Subject, req.Text, req.HTML, req.Headers, req.Attachments)
+	errs = checkReplyTo(req.ReplyTo, errs)
 	switch {
 	case len(req.Recipients) == 0:
 		errs = append(errs, fieldError{"recipients", "at least one recipient is required"})
@@ -474,8 +487,8 @@ func (a *API) v2SendBatch(c *call) {
 		errs = append(errs, fieldError{"recipients", "at most " + strconv.Itoa(maxBatch) + " recipients per batch"})
 	}
 	for i, r := range req.Recipients {
-		if _, ok := bareAddress(r.To); !ok {
-			errs = append(errs, fieldError{"recipients[" + strconv.Itoa(i) + "].to", "not an email address"})
+		if _, err := parseAddress(r.To); err != nil {
+			errs = append(errs, fieldError{"recipients[" + strconv.Itoa(i) + "].to", addressProblem(err)})
 		}
 	}
 	if len(errs) > 0 {
@@ -796,9 +809,9 @@ func (a *API) v2AddSuppression(c *call) {
 		return
 	}
 	var errs []fieldError
-	addr, ok := bareAddress(req.Address)
-	if !ok {
-		errs = append(errs, fieldError{"address", "not an email address"})
+	addr, err := parseAddress(req.Address)
+	if err != nil {
+		errs = append(errs, fieldError{"address", addressProblem(err)})
 	}
 	var ttl time.Duration
 	if req.TTL != "" {
