@@ -67,7 +67,14 @@ type Checker struct {
 	Hostname string
 	// Now gives %{t}; time.Now when nil.
 	Now func() time.Time
+	// Audit keeps evaluating past the DNS lookup and void lookup limits (up to AuditCap
+	// lookups) so that the permerror says how many the record needs ("12 DNS lookups (limit
+	// 10)"). The result is the same as without it: a receiver stops at the limit.
+	Audit bool
 }
+
+// AuditCap bounds the DNS-querying terms evaluated in Audit mode (include loops).
+const AuditCap = 10 * MaxDNSTerms
 
 // Visit is a record the evaluation reached: the checked domain's, or one reached through
 // include: and redirect= terms (Via, outermost first, each as written, e.g. "~include:x.net").
@@ -110,6 +117,15 @@ func (c *Checker) CheckHost(ctx context.Context, ip netip.Addr, domain, sender, 
 		e.sender = "postmaster@" + e.senderDomain
 	}
 	r := e.checkHost(ctx, domain, nil)
+	if c.Audit {
+		switch {
+		case e.lookups > AuditCap: // r says so
+		case e.lookups > MaxDNSTerms:
+			r = permerror("%d DNS lookups (limit %d)", e.lookups, MaxDNSTerms)
+		case e.voids > MaxVoidLookups:
+			r = permerror("%d void DNS lookups (limit %d): %s", e.voids, MaxVoidLookups, strings.Join(e.voidTerms, ", "))
+		}
+	}
 	out := Outcome{Result: r.res, Explanation: r.exp, Reason: r.why, Lookups: e.lookups, Voids: e.voids, Visits: e.visits}
 	if out.Result == Fail && out.Explanation == "" {
 		out.Explanation = DefaultExplanation
@@ -124,6 +140,7 @@ type evaluation struct {
 	helo                        string
 	domain                      string // the domain being evaluated, for %{d}
 	lookups, voids              int
+	voidTerms                   []string
 	visits                      []Visit
 	ptrDone                     bool
 	ptrNames                    []string // validated names of ip, for %{p}
@@ -260,7 +277,7 @@ func qualifierResult(q byte) Result {
 // countTerm counts one DNS-querying term against the limit.
 func (e *evaluation) countTerm(term string) (result, bool) {
 	e.lookups++
-	if e.lookups > MaxDNSTerms {
+	if e.lookups > MaxDNSTerms && (!e.c.Audit || e.lookups > AuditCap) {
 		return permerror("more than %d DNS lookups (limit reached at %q in %s)", MaxDNSTerms, term, e.domain), true
 	}
 	return result{}, false
@@ -269,7 +286,8 @@ func (e *evaluation) countTerm(term string) (result, bool) {
 // void counts a void lookup against the limit.
 func (e *evaluation) void(term string) (result, bool) {
 	e.voids++
-	if e.voids > MaxVoidLookups {
+	e.voidTerms = append(e.voidTerms, fmt.Sprintf("%q at %s", term, e.domain))
+	if e.voids > MaxVoidLookups && !e.c.Audit {
 		return permerror("more than %d void DNS lookups (limit reached at %q in %s)", MaxVoidLookups, term, e.domain), true
 	}
 	return result{}, false

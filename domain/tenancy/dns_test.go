@@ -1,11 +1,15 @@
 package tenancy_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/posthaste/posthaste/adapters/dnsresolver"
+	"github.com/posthaste/posthaste/adapters/dnsresolver/dnstest"
 	"github.com/posthaste/posthaste/domain/tenancy"
 	"github.com/posthaste/posthaste/events"
 )
@@ -59,22 +63,6 @@ func TestCheckReasons(t *testing.T) {
 			r{"missing", `no TXT record "posthaste-verification=tok" at example.com`}},
 		{"ownership other token", r(pair(tenancy.CheckOwnership("example.com", []string{"posthaste-verification=old"}, "tok"))),
 			r{"invalid", "ownership TXT record at example.com has token old, expected tok"}},
-		{"spf ok", r(pair(tenancy.CheckSPF("example.com", []string{"v=spf1 include:_spf.google.com INCLUDE:spf.example.net. ~all"}, "spf.example.net"))), r{"ok", ""}},
-		{"spf redirect ok", r(pair(tenancy.CheckSPF("example.com", []string{"v=spf1 redirect=spf.example.net"}, "spf.example.net"))), r{"ok", ""}},
-		{"spf missing", r(pair(tenancy.CheckSPF("example.com", []string{"v=spf1x", "hello"}, "spf.example.net"))),
-			r{"missing", `no SPF record (TXT "v=spf1 ...") at example.com`}},
-		{"spf without include", r(pair(tenancy.CheckSPF("example.com", []string{"v=spf1 include:spf.other.net ~all"}, "spf.example.net"))),
-			r{"invalid", "SPF record exists but does not include spf.example.net"}},
-		{"spf soft include", r(pair(tenancy.CheckSPF("example.com", []string{"v=spf1 ~include:spf.example.net -all"}, "spf.example.net"))),
-			r{"invalid", `SPF record includes spf.example.net with qualifier "~"; it must be a plain include:spf.example.net`}},
-		{"spf include after all", r(pair(tenancy.CheckSPF("example.com", []string{"v=spf1 -all include:spf.example.net"}, "spf.example.net"))),
-			r{"invalid", `SPF record includes spf.example.net after "all", where it is never evaluated`}},
-		{"spf redirect with all", r(pair(tenancy.CheckSPF("example.com", []string{"v=spf1 ~all redirect=spf.example.net"}, "spf.example.net"))),
-			r{"invalid", `SPF record redirects to spf.example.net but also has "all", so the redirect is ignored`}},
-		{"spf redirect before all", r(pair(tenancy.CheckSPF("example.com", []string{"v=spf1 redirect=spf.example.net -all"}, "spf.example.net"))),
-			r{"invalid", `SPF record redirects to spf.example.net but also has "all", so the redirect is ignored`}},
-		{"spf twice", r(pair(tenancy.CheckSPF("example.com", []string{"v=spf1 include:spf.example.net ~all", "v=spf1 -all"}, "spf.example.net"))),
-			r{"invalid", "2 SPF records at example.com; there must be exactly one (RFC 7208)"}},
 		{"dkim ok", r(pair(tenancy.CheckDKIM("s._domainkey.example.com", []string{"v=DKIM1; k=rsa; p=AB CD"}, tenancy.AlgRSASHA256, "ABCD"))), r{"ok", ""}},
 		{"dkim default k", r(pair(tenancy.CheckDKIM("s._domainkey.example.com", []string{"p=ABCD"}, tenancy.AlgRSASHA256, "ABCD"))), r{"ok", ""}},
 		{"dkim missing", r(pair(tenancy.CheckDKIM("s._domainkey.example.com", nil, tenancy.AlgRSASHA256, "ABCD"))),
@@ -214,5 +202,89 @@ func TestRotateDKIM(t *testing.T) {
 	}
 	if got := f.store.types(); got[len(got)-1] != "domain.dkim_rotated" || len(f.secrets.m) != 2 {
 		t.Fatalf("events = %v, %d secrets", got, len(f.secrets.m))
+	}
+}
+
+// TestCheckSPF evaluates SPF records served by a DNS server on loopback through the real
+// resolver: each broken record is named with why receivers would not trust it.
+func TestCheckSPF(t *testing.T) {
+	zone := []string{
+		`spf.example.net. 300 IN TXT "v=spf1 ip4:203.0.113.0/24 ip6:2001:db8:5::/48 -all"`,
+		`_spf.google.com. 300 IN TXT "v=spf1 ip4:198.51.100.0/24 ~all"`,
+		`_spf.nested.test. 300 IN TXT "v=spf1 include:spf.example.net ~all"`,
+		`mail.lim.test. 300 IN A 198.51.100.7`,
+	}
+	var many []string
+	for i := 1; i <= 11; i++ {
+		zone = append(zone, fmt.Sprintf("h%d.lim.test. 300 IN A 198.51.100.%d", i, i))
+		many = append(many, fmt.Sprintf("a:h%d.lim.test", i))
+	}
+	records := map[string][]string{
+		"ok.test":         {"v=spf1 include:_spf.google.com INCLUDE:spf.example.net. ~all"},
+		"redirect.test":   {"v=spf1 redirect=spf.example.net"},
+		"nested.test":     {"v=spf1 include:_spf.nested.test -all"},
+		"missing.test":    {"v=spf1x", "hello"},
+		"twice.test":      {"v=spf1 include:spf.example.net ~all", "v=spf1 -all"},
+		"other.test":      {"v=spf1 include:_spf.google.com ~all"},
+		"unresolved.test": {"v=spf1 include:spf.other.net include:spf.example.net ~all"},
+		"soft.test":       {"v=spf1 ~include:spf.example.net -all"},
+		"after.test":      {"v=spf1 -all include:spf.example.net"},
+		"redirall.test":   {"v=spf1 ~all redirect=spf.example.net"},
+		"redirall2.test":  {"v=spf1 redirect=spf.example.net -all"},
+		"lookups.test":    {"v=spf1 " + strings.Join(many, " ") + " include:spf.example.net -all"},
+		"voids.test":      {"v=spf1 a:n1.void.test a:n2.void.test mx:n3.void.test include:spf.example.net -all"},
+		"plusall.test":    {"v=spf1 include:spf.example.net +all"},
+		"syntax.test":     {"v=spf1 include:spf.example.net ~all foo"},
+		"shadow.test":     {"v=spf1 -ip4:203.0.113.0/25 include:spf.example.net ~all"},
+		"servfail.test":   {"v=spf1 include:broken.test include:spf.example.net ~all"},
+		"unpub.test":      {"v=spf1 mx include:spf.unpublished.test ~all"},
+	}
+	for name, txts := range records {
+		for _, v := range txts {
+			zone = append(zone, name+". 300 IN TXT "+dnstest.Quote(v))
+		}
+	}
+	srv := dnstest.New(t, zone...)
+	srv.Fail("broken.test.")
+	res, err := dnsresolver.New(srv.Addr, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct{ domain, include, status, reason string }{
+		{"ok.test", "spf.example.net", "ok", ""},
+		{"redirect.test", "spf.example.net", "ok", ""},
+		{"nested.test", "spf.example.net", "ok", ""},
+		{"missing.test", "spf.example.net", "missing", `no SPF record (TXT "v=spf1 ...") at missing.test`},
+		{"twice.test", "spf.example.net", "invalid", "2 SPF records at twice.test; there must be exactly one (RFC 7208)"},
+		{"other.test", "spf.example.net", "invalid", "SPF record exists but does not include spf.example.net"},
+		{"unresolved.test", "spf.example.net", "invalid", `SPF record invalid: "include:spf.other.net" at unresolved.test: spf.other.net does not exist`},
+		{"soft.test", "spf.example.net", "invalid", `SPF record includes spf.example.net with qualifier "~"; it must be a plain include:spf.example.net`},
+		{"after.test", "spf.example.net", "invalid", `SPF record includes spf.example.net after "all", where it is never evaluated`},
+		{"redirall.test", "spf.example.net", "invalid", `SPF record redirects to spf.example.net but also has "all", so the redirect is ignored`},
+		{"redirall2.test", "spf.example.net", "invalid", `SPF record redirects to spf.example.net but also has "all", so the redirect is ignored`},
+		{"lookups.test", "spf.example.net", "invalid", "SPF record invalid: 12 DNS lookups (limit 10)"},
+		{"voids.test", "spf.example.net", "invalid", `SPF record invalid: 3 void DNS lookups (limit 2): "a:n1.void.test" at voids.test, "a:n2.void.test" at voids.test, "mx:n3.void.test" at voids.test`},
+		{"plusall.test", "spf.example.net", "invalid", `SPF record authorizes any sender: 240.0.0.1, a reserved address, passes ("+all" matched at plusall.test)`},
+		{"syntax.test", "spf.example.net", "invalid", `SPF record invalid: SPF record at syntax.test: term "foo": unknown mechanism "foo"`},
+		{"shadow.test", "spf.example.net", "invalid", `SPF record does not pass 203.0.113.0, a sending address of spf.example.net: fail ("-ip4:203.0.113.0/25" matched at shadow.test)`},
+		{"servfail.test", "spf.example.net", "missing", "SPF record could not be evaluated: "},
+		{"unpub.test", "spf.unpublished.test", "ok", "the record includes spf.unpublished.test, which has no SPF record yet: receivers get permerror until the platform publishes it"},
+	}
+	ctx := context.Background()
+	for _, c := range cases {
+		txts, err := res.LookupTXT(ctx, c.domain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, reason := tenancy.CheckSPF(ctx, res, c.domain, txts, c.include)
+		if status != c.status || !strings.HasPrefix(reason, c.reason) || c.reason == "" && reason != "" {
+			t.Errorf("%s: got %s %q, want %s %q", c.domain, status, reason, c.status, c.reason)
+		}
+	}
+	// Without the SPF port (a plain tenancy.Resolver), the record is still evaluated.
+	plain := struct{ tenancy.Resolver }{res}
+	txts, _ := res.LookupTXT(ctx, "lookups.test")
+	if status, reason := tenancy.CheckSPF(ctx, tenancy.SPFResolver(plain), "lookups.test", txts, "spf.example.net"); status != "invalid" || reason != "SPF record invalid: 12 DNS lookups (limit 10)" {
+		t.Errorf("through LookupTXT/LookupIP/LookupMX: %s %q", status, reason)
 	}
 }

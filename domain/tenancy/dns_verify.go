@@ -2,9 +2,12 @@ package tenancy
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 
+	"github.com/posthaste/posthaste/domain/spf"
 	"github.com/posthaste/posthaste/events"
 )
 
@@ -51,7 +54,7 @@ func checkRecord(ctx context.Context, r Resolver, rec DNSRecord, d SendingDomain
 	case PurposeVerification:
 		return CheckOwnership(rec.Name, txts, d.VerificationToken)
 	case PurposeSPF:
-		return CheckSPF(rec.Name, txts, cfg.SPFInclude)
+		return CheckSPF(ctx, SPFResolver(r), rec.Name, txts, cfg.SPFInclude)
 	case PurposeDKIM:
 		k := keys[rec.Selector]
 		return CheckDKIM(rec.Name, txts, k.Algorithm, k.PublicKey)
@@ -80,29 +83,205 @@ func CheckOwnership(name string, txts []string, token string) (string, string) {
 	return StatusMissing, fmt.Sprintf("no TXT record %q at %s", want, name)
 }
 
-// isSPF reports whether a TXT record is an SPF record (RFC 7208 4.5: "v=spf1" then space or end).
-func isSPF(t string) bool {
-	t = strings.ToLower(strings.TrimSpace(t))
-	return t == "v=spf1" || strings.HasPrefix(t, "v=spf1 ")
+// Probe addresses for SPF evaluation: addresses no sane record authorizes, so that the
+// evaluation visits every term (the worst case for the lookup limits) and a pass means the
+// record authorizes any sender.
+var (
+	spfProbe4 = netip.MustParseAddr("240.0.0.1") // reserved (240.0.0.0/4): never a sender
+	spfProbe6 = netip.MustParseAddr("100::1")    // discard-only prefix (RFC 6666)
+)
+
+// spfPlaceholder stands in for the platform's own SPF record (at POSTHASTE_SPF_INCLUDE) while
+// it is not published, so that the rest of the domain's record is still evaluated.
+const spfPlaceholder = "v=spf1 ?all"
+
+// maxPlatformProbes bounds the platform addresses checked to pass.
+const maxPlatformProbes = 4
+
+// SPFResolver is the SPF evaluator's DNS port over r: r itself when it implements it
+// (adapters/dnsresolver does), else an adaptation that has no PTR records and reports
+// NXDOMAIN as no data (the SPF results are the same but for "ptr" and %{p}).
+func SPFResolver(r Resolver) spf.Resolver {
+	if sr, ok := r.(spf.Resolver); ok {
+		return sr
+	}
+	return lookupPort{r}
 }
 
-// CheckSPF requires exactly one SPF record at name that includes include (or redirects to it).
-func CheckSPF(name string, txts []string, include string) (string, string) {
-	var spf []string
-	for _, t := range txts {
-		if isSPF(t) {
-			spf = append(spf, t)
+type lookupPort struct{ r Resolver }
+
+func (p lookupPort) QueryTXT(ctx context.Context, name string) ([]string, error) {
+	return p.r.LookupTXT(ctx, name)
+}
+
+func (p lookupPort) addrs(ctx context.Context, name string, v4 bool) ([]netip.Addr, error) {
+	all, err := p.r.LookupIP(ctx, name)
+	var out []netip.Addr
+	for _, a := range all {
+		if a.Unmap().Is4() == v4 {
+			out = append(out, a.Unmap())
 		}
 	}
-	switch len(spf) {
+	return out, err
+}
+
+func (p lookupPort) QueryA(ctx context.Context, name string) ([]netip.Addr, error) {
+	return p.addrs(ctx, name, true)
+}
+
+func (p lookupPort) QueryAAAA(ctx context.Context, name string) ([]netip.Addr, error) {
+	return p.addrs(ctx, name, false)
+}
+
+func (p lookupPort) QueryMX(ctx context.Context, name string) ([]string, error) {
+	mxs, err := p.r.LookupMX(ctx, name)
+	var out []string
+	for _, m := range mxs {
+		out = append(out, m.Host)
+	}
+	return out, err
+}
+
+func (p lookupPort) QueryPTR(context.Context, string) ([]string, error) { return nil, nil }
+
+// platformInclude answers the platform include's TXT lookup with spfPlaceholder while the
+// include has no SPF record, and remembers that it did.
+type platformInclude struct {
+	spf.Resolver
+	name    string
+	missing bool
+}
+
+func (p *platformInclude) QueryTXT(ctx context.Context, name string) ([]string, error) {
+	txts, err := p.Resolver.QueryTXT(ctx, name)
+	if p.name == "" || !strings.EqualFold(strings.TrimSuffix(name, "."), p.name) {
+		return txts, err
+	}
+	if err != nil && !errors.Is(err, spf.ErrNXDomain) {
+		return txts, err
+	}
+	for _, t := range txts {
+		if spf.IsSPF(t) {
+			return txts, nil
+		}
+	}
+	p.missing = true
+	return append(txts, spfPlaceholder), nil
+}
+
+// CheckSPF evaluates the SPF record of name (txts are its TXT records) as receivers do, with
+// RFC 7208 check_host through r, and requires:
+//   - exactly one SPF record;
+//   - no permerror anywhere in its evaluation tree: syntax, more than 10 DNS-querying terms,
+//     more than 2 void lookups, an include without a record, two records at an include...
+//     (checked from a reserved IPv4 and IPv6 address that matches no term, so every term is
+//     evaluated);
+//   - no pass for those reserved addresses ("+all" or the like authorizes any sender);
+//   - the platform's include (include) reached by the evaluation through plain "+" includes
+//     or redirects, at any depth;
+//   - the first addresses the include's own record lists (ip4:/ip6:) pass for name, so no
+//     earlier term fails or softfails the platform's senders.
+//
+// A temperror counts as missing (a failed lookup). While the include itself has no SPF record
+// (the platform's record, not the domain's), the domain's record is evaluated without it and
+// is ok with that said in the reason.
+func CheckSPF(ctx context.Context, r spf.Resolver, name string, txts []string, include string) (string, string) {
+	var recs []string
+	for _, t := range txts {
+		if spf.IsSPF(t) {
+			recs = append(recs, t)
+		}
+	}
+	switch len(recs) {
 	case 0:
 		return StatusMissing, fmt.Sprintf("no SPF record (TXT \"v=spf1 ...\") at %s", name)
 	case 1:
 	default:
-		return StatusInvalid, fmt.Sprintf("%d SPF records at %s; there must be exactly one (RFC 7208)", len(spf), name)
+		return StatusInvalid, fmt.Sprintf("%d SPF records at %s; there must be exactly one (RFC 7208)", len(recs), name)
 	}
-	want := strings.ToLower(strings.TrimSuffix(include, "."))
-	terms := strings.Fields(strings.ToLower(spf[0]))[1:]
+	include = strings.ToLower(strings.TrimSuffix(include, "."))
+	pr := &platformInclude{Resolver: r, name: include}
+	c := &spf.Checker{Resolver: pr, Audit: true}
+	sender := "postmaster@" + name
+	out4 := c.CheckHost(ctx, spfProbe4, name, sender, name)
+	if st, why := spfProblem(name, out4, spfProbe4, ""); st != "" {
+		return st, why
+	}
+	out6 := c.CheckHost(ctx, spfProbe6, name, sender, name)
+	if st, why := spfProblem(name, out6, spfProbe6, " (for IPv6 senders)"); st != "" {
+		return st, why
+	}
+	if include == "" {
+		return StatusOK, ""
+	}
+	v, ok := reached(out4.Visits, include)
+	if !ok {
+		return StatusInvalid, spfIncludeHint(recs[0], include)
+	}
+	if pr.missing {
+		return StatusOK, fmt.Sprintf("the record includes %s, which has no SPF record yet: receivers get permerror until the platform publishes it", include)
+	}
+	for _, ip := range platformAddrs(v.Record) {
+		o := c.CheckHost(ctx, ip, name, sender, name)
+		if o.Result != spf.Pass {
+			return StatusInvalid, fmt.Sprintf("SPF record does not pass %s, a sending address of %s: %s (%s)", ip, include, o.Result, o.Reason)
+		}
+	}
+	return StatusOK, ""
+}
+
+// spfProblem turns an evaluation from a probe address into a status and reason, or "" when it
+// shows no problem.
+func spfProblem(name string, o spf.Outcome, probe netip.Addr, suffix string) (string, string) {
+	switch o.Result {
+	case spf.PermError:
+		return StatusInvalid, "SPF record invalid: " + o.Reason + suffix
+	case spf.TempError:
+		return StatusMissing, "SPF record could not be evaluated: " + o.Reason + suffix
+	case spf.None:
+		return StatusMissing, fmt.Sprintf("no SPF record at %s when evaluated: %s", name, o.Reason)
+	case spf.Pass:
+		return StatusInvalid, fmt.Sprintf("SPF record authorizes any sender: %s, a reserved address, passes (%s)", probe, o.Reason)
+	}
+	return "", ""
+}
+
+// reached finds the visit of include through "+" includes and redirects only.
+func reached(visits []spf.Visit, include string) (spf.Visit, bool) {
+	for _, v := range visits {
+		if v.Domain != include {
+			continue
+		}
+		plain := true
+		for _, t := range v.Via {
+			t = strings.ToLower(t)
+			plain = plain && (strings.HasPrefix(t, "include:") || strings.HasPrefix(t, "+include:") || strings.HasPrefix(t, "redirect="))
+		}
+		if plain {
+			return v, true
+		}
+	}
+	return spf.Visit{}, false
+}
+
+// platformAddrs lists the first addresses the platform's record authorizes directly.
+func platformAddrs(record string) []netip.Addr {
+	rec, err := spf.Parse(record)
+	if err != nil {
+		return nil
+	}
+	var out []netip.Addr
+	for _, d := range rec.Directives {
+		if d.Qualifier == '+' && (d.Mechanism == spf.MechIP4 || d.Mechanism == spf.MechIP6) && len(out) < maxPlatformProbes {
+			out = append(out, d.Prefix.Addr())
+		}
+	}
+	return out
+}
+
+// spfIncludeHint says why the evaluation of record does not reach include.
+func spfIncludeHint(record, include string) string {
+	terms := strings.Fields(strings.ToLower(record))[1:]
 	hasAll := false
 	for _, t := range terms {
 		hasAll = hasAll || strings.TrimLeft(t, "+-~?") == "all"
@@ -117,24 +296,24 @@ func CheckSPF(name string, txts []string, include string) (string, string) {
 			sawAll = true // mechanisms after "all" are never evaluated (RFC 7208 5.1)
 			continue
 		}
-		if strings.HasPrefix(term, "redirect=") && strings.TrimSuffix(strings.TrimPrefix(term, "redirect="), ".") == want {
+		if strings.HasPrefix(term, "redirect=") && strings.TrimSuffix(strings.TrimPrefix(term, "redirect="), ".") == include {
 			if hasAll { // RFC 7208 6.1: redirect is ignored when the record has "all"
-				return StatusInvalid, fmt.Sprintf("SPF record redirects to %s but also has \"all\", so the redirect is ignored", include)
+				return fmt.Sprintf("SPF record redirects to %s but also has \"all\", so the redirect is ignored", include)
 			}
-			return StatusOK, ""
+			return fmt.Sprintf("SPF record redirects to %s but its evaluation never gets there", include)
 		}
-		if !strings.HasPrefix(term, "include:") || strings.TrimSuffix(strings.TrimPrefix(term, "include:"), ".") != want {
+		if !strings.HasPrefix(term, "include:") || strings.TrimSuffix(strings.TrimPrefix(term, "include:"), ".") != include {
 			continue
 		}
 		switch {
 		case sawAll:
-			return StatusInvalid, fmt.Sprintf("SPF record includes %s after \"all\", where it is never evaluated", include)
+			return fmt.Sprintf("SPF record includes %s after \"all\", where it is never evaluated", include)
 		case qual != '+':
-			return StatusInvalid, fmt.Sprintf("SPF record includes %s with qualifier %q; it must be a plain include:%s", include, string(qual), include)
+			return fmt.Sprintf("SPF record includes %s with qualifier %q; it must be a plain include:%s", include, string(qual), include)
 		}
-		return StatusOK, ""
+		return fmt.Sprintf("SPF record includes %s but its evaluation never gets there (an earlier term matches)", include)
 	}
-	return StatusInvalid, fmt.Sprintf("SPF record exists but does not include %s", include)
+	return fmt.Sprintf("SPF record exists but does not include %s", include)
 }
 
 // parseTags parses a DKIM/DMARC tag list ("v=DKIM1; k=rsa; p=...") into lowercase keys.
