@@ -135,9 +135,20 @@ func TestIdempotencyStoreContract(t *testing.T) {
 			if _, ok, err := s.Reserve(ctx, "acme/main", "k", "h3", now.Add(25*time.Hour), 24*time.Hour); err != nil || !ok {
 				t.Fatalf("a released key can be reserved: %v %v", ok, err)
 			}
-			ids, err := s.AssignIDs(ctx, "acme/main", []string{"m1", "m2"}, []string{"t1", "t2"}, now)
-			if err != nil || len(ids) != 2 || ids[1] <= ids[0] {
-				t.Fatalf("ids: %v %v", ids, err)
+			ids, rows, err := s.IDRows(ctx, "acme/main", []string{"m1", "m2"}, []string{"t1", "t2"}, now)
+			if err != nil || len(ids) != 2 || ids[1] <= ids[0] || len(rows) != 2 {
+				t.Fatalf("ids: %v %v %v", ids, rows, err)
+			}
+			if _, _, found, err := s.MessageByID(ctx, "acme/main", ids[1]); err != nil || found {
+				t.Fatalf("IDRows wrote the row itself: %v %v", found, err)
+			}
+			// Written by an acceptance, with message ids m1, m2 in place of real streams.
+			acc, _ := acceptance(t, s, "a@remote.test", "b@remote.test")
+			for i := range rows {
+				acc.Rows[i] = rows[i]
+			}
+			if err := st.Accept(ctx, acc); err != nil {
+				t.Fatal(err)
 			}
 			if mid, tok, found, err := s.MessageByID(ctx, "acme/main", ids[1]); err != nil || !found || mid != "m2" || tok != "t2" {
 				t.Fatalf("by id: %v %v %v %v", mid, tok, found, err)

@@ -81,10 +81,13 @@ type Idempotent struct {
 
 // Store keeps the API's own rows (SQLStore).
 //
-// Contract: AssignIDs gives each message stream a new, unique integer id. Reserve inserts
-// a pending key atomically: of concurrent callers with one key exactly one gets reserved true.
+// Contract: IDRows gives each message stream a new, unique integer id (in order) and returns
+// the rows recording id and token, which the caller makes part of the acceptance transaction
+// (submission.Submission.Extra): nothing is written by IDRows itself, so an id is found by
+// MessageByID exactly when its message was accepted. Reserve inserts a pending key atomically:
+// of concurrent callers with one key exactly one gets reserved true.
 type Store interface {
-	AssignIDs(ctx context.Context, serverID string, messageIDs, tokens []string, now time.Time) ([]int64, error)
+	IDRows(ctx context.Context, serverID string, messageIDs, tokens []string, now time.Time) ([]int64, []submission.Row, error)
 	MessageByID(ctx context.Context, serverID string, id int64) (messageID, token string, found bool, err error)
 	IDOf(ctx context.Context, messageID string) (id int64, token string, found bool, err error)
 	Reserve(ctx context.Context, serverID, key, hash string, now time.Time, ttl time.Duration) (Idempotent, bool, error)

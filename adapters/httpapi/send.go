@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -26,13 +27,12 @@ type sentRcpt struct {
 	Token    string
 }
 
-// accept submits one message for rcpts and gives each message stream its integer id.
-//
-// The ids are written right after the acceptance, not in its transaction (the Acceptor port
-// writes body and events only): if that write fails the messages are accepted and delivered
-// anyway, and the client gets an error naming the failure (a retry with the same
-// Idempotency-Key is then refused as in flight until the key expires or is released).
+// accept submits one message for rcpts and gives each message stream its integer id and
+// token. The id rows are written in the acceptance transaction (submission.Submission.Extra):
+// a client told an id can always look it up, and a failed acceptance leaves no id behind.
 func (a *API) accept(ctx context.Context, p principal, mailFrom string, rcpts []string, body []byte, ip string) (sent, error) {
+	var ids []int64
+	var tokens []string
 	res, err := a.cfg.Submitter.Submit(ctx, submission.Submission{
 		Principal:  submission.Principal{ServerID: p.ServerID, CredentialID: p.CredentialID, Hold: p.Hold},
 		MailFrom:   mailFrom,
@@ -41,6 +41,20 @@ func (a *API) accept(ctx context.Context, p principal, mailFrom string, rcpts []
 		ClientIP:   ip,
 		TLS:        true,
 		Source:     "api",
+		Extra: func(ctx context.Context, res submission.Result) ([]submission.Row, error) {
+			tokens = make([]string, len(res.MessageIDs))
+			for i := range tokens {
+				t, err := randomToken(a.cfg.Random, 12)
+				if err != nil {
+					return nil, err
+				}
+				tokens[i] = t
+			}
+			var rows []submission.Row
+			var err error
+			ids, rows, err = a.cfg.Store.IDRows(ctx, p.ServerID, res.MessageIDs, tokens, a.cfg.Clock())
+			return rows, err
+		},
 	})
 	if err != nil {
 		return sent{}, err
@@ -48,15 +62,8 @@ func (a *API) accept(ctx context.Context, p principal, mailFrom string, rcpts []
 	if a.cfg.Wake != nil {
 		a.cfg.Wake()
 	}
-	tokens := make([]string, len(res.MessageIDs))
-	for i := range tokens {
-		if tokens[i], err = randomToken(a.cfg.Random, 12); err != nil {
-			return sent{}, err
-		}
-	}
-	ids, err := a.cfg.Store.AssignIDs(ctx, p.ServerID, res.MessageIDs, tokens, a.cfg.Clock())
-	if err != nil {
-		return sent{}, err
+	if len(ids) != len(res.MessageIDs) {
+		return sent{}, fmt.Errorf("httpapi: accept: %d ids for %d messages", len(ids), len(res.MessageIDs))
 	}
 	// Submit dedupes recipients in order; map them back the same way.
 	out := sent{MessageID: strings.TrimSuffix(strings.TrimPrefix(res.MessageID, "<"), ">")}

@@ -5,40 +5,33 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/posthaste/posthaste/domain/submission"
 )
 
 // SQLStore keeps the API's own rows (integer message ids, idempotency keys) in the platform's
-// SQL database, on MariaDB ("mysql") or SQLite ("sqlite"). Tables: migrations *_api.sql.
+// SQL database, on MariaDB ("mysql") or SQLite ("sqlite"). Tables: migrations *_api.sql and
+// *_api_id_blocks.sql.
 //
-// AssignIDs is group-committed: concurrent calls share one transaction (one durable commit for
-// many requests), written by a single goroutine started on first use.
+// Integer ids come from blocks reserved in api_id_blocks (one short transaction per IDBlock
+// ids) and are handed out from memory; the api_message_ids rows are written by the Acceptor
+// inside the acceptance transaction (IDRows), so they exist exactly when the messages do.
 type SQLStore struct {
 	db      *sql.DB
 	dialect string
 
-	once sync.Once
-	reqs chan *idReq
+	idMu   sync.Mutex
+	idNext int64 // next id of the reserved block
+	idEnd  int64 // first id after the block
+	block  int64 // ids reserved at a time
 }
 
-// idReq is one AssignIDs call waiting for the group commit.
-type idReq struct {
-	ctx        context.Context
-	serverID   string
-	messageIDs []string
-	tokens     []string
-	now        time.Time
-	ids        []int64
-	done       chan error
-}
-
-// maxGroup bounds how many AssignIDs calls share one transaction.
-const maxGroup = 200
-
-// maxGroupRows bounds the rows of one group (placeholders of one statement).
-const maxGroupRows = 2000
+// IDBlock is how many integer ids a process reserves at once. Ids of a block not used before
+// the process stops are never given out: ids are unique and increase within a process, with
+// gaps.
+const IDBlock = 1000
 
 // NewSQLStore refuses a nil database or an unknown dialect.
 func NewSQLStore(db *sql.DB, dialect string) (*SQLStore, error) {
@@ -48,7 +41,7 @@ func NewSQLStore(db *sql.DB, dialect string) (*SQLStore, error) {
 	if dialect != "mysql" && dialect != "sqlite" {
 		return nil, fmt.Errorf("httpapi: new store: unknown dialect %q", dialect)
 	}
-	return &SQLStore{db: db, dialect: dialect}, nil
+	return &SQLStore{db: db, dialect: dialect, block: IDBlock}, nil
 }
 
 func (s *SQLStore) insertIgnore() string {
@@ -58,128 +51,80 @@ func (s *SQLStore) insertIgnore() string {
 	return "INSERT OR IGNORE"
 }
 
-// AssignIDs gives each message stream an integer id and token, in order. The rows are durable
-// when it returns nil.
-func (s *SQLStore) AssignIDs(ctx context.Context, serverID string, messageIDs, tokens []string, now time.Time) ([]int64, error) {
+// idColumns are the columns of an api_message_ids row (submission.Row).
+var idColumns = []string{"id", "message_id", "server_id", "token", "created_us"}
+
+// IDRows gives each message stream a new, unique integer id (in order) and returns the
+// api_message_ids rows recording id and token, for the acceptance transaction.
+func (s *SQLStore) IDRows(ctx context.Context, serverID string, messageIDs, tokens []string, now time.Time) ([]int64, []submission.Row, error) {
 	if len(messageIDs) != len(tokens) {
-		return nil, errors.New("httpapi: assign ids: ids and tokens differ in length")
+		return nil, nil, errors.New("httpapi: id rows: ids and tokens differ in length")
 	}
-	s.once.Do(func() {
-		s.reqs = make(chan *idReq, maxGroup)
-		committers := 1 // SQLite has one writer
-		if s.dialect == "mysql" {
-			committers = 3 // MariaDB group-commits concurrent transactions itself
-		}
-		for i := 0; i < committers; i++ {
-			go s.commitLoop()
-		}
-	})
-	r := &idReq{ctx: ctx, serverID: serverID, messageIDs: messageIDs, tokens: tokens, now: now, done: make(chan error, 1)}
-	select {
-	case s.reqs <- r:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("httpapi: assign ids: %w", ctx.Err())
+	ids, err := s.newIDs(ctx, len(messageIDs))
+	if err != nil {
+		return nil, nil, err
 	}
-	// Once queued, wait for the commit whatever ctx does: the caller must learn the outcome.
-	if err := <-r.done; err != nil {
-		return nil, err
+	rows := make([]submission.Row, len(ids))
+	for i, id := range ids {
+		rows[i] = submission.Row{Table: "api_message_ids", Columns: idColumns,
+			Values: []any{id, messageIDs[i], serverID, tokens[i], now.UnixMicro()}}
 	}
-	return r.ids, nil
+	return ids, rows, nil
 }
 
-// commitLoop writes queued AssignIDs calls, many per transaction. A failed group is retried
-// one call at a time, so one bad call cannot fail the others.
-func (s *SQLStore) commitLoop() {
-	for first := range s.reqs {
-		group := []*idReq{first}
-		rows := len(first.messageIDs)
-	fill:
-		for len(group) < maxGroup && rows < maxGroupRows {
-			select {
-			case r := <-s.reqs:
-				group = append(group, r)
-				rows += len(r.messageIDs)
-			default:
-				break fill
+// newIDs hands out n ids from the reserved block, reserving further blocks as needed.
+func (s *SQLStore) newIDs(ctx context.Context, n int) ([]int64, error) {
+	s.idMu.Lock()
+	defer s.idMu.Unlock()
+	out := make([]int64, 0, n)
+	for len(out) < n {
+		if s.idNext >= s.idEnd {
+			first, err := s.reserveBlock(ctx, max(s.block, int64(n-len(out))))
+			if err != nil {
+				return nil, err
 			}
+			s.idNext, s.idEnd = first, first+max(s.block, int64(n-len(out)))
 		}
-		if err := s.writeGroup(group); err != nil && len(group) > 1 {
-			for _, r := range group {
-				r.done <- s.writeGroup([]*idReq{r})
-			}
-			continue
-		} else {
-			for _, r := range group {
-				r.done <- err
-			}
-		}
+		out = append(out, s.idNext)
+		s.idNext++
 	}
+	return out, nil
 }
 
-func (s *SQLStore) writeGroup(group []*idReq) (err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = fmt.Errorf("httpapi: assign ids: panic: %v", v)
-		}
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+// reserveBlock reserves size ids in api_id_blocks and returns the first. The block starts past
+// every id already in api_message_ids (ids given by auto-increment before blocks existed).
+func (s *SQLStore) reserveBlock(ctx context.Context, size int64) (first int64, err error) {
+	if _, err := s.db.ExecContext(ctx, s.insertIgnore()+" INTO api_id_blocks (name, next_id) VALUES ('message', 1)"); err != nil {
+		return 0, fmt.Errorf("httpapi: reserve ids: %w", err)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("httpapi: assign ids: %w", err)
+		return 0, fmt.Errorf("httpapi: reserve ids: %w", err)
 	}
-	defer tx.Rollback()
-	// One multi-row INSERT, then one SELECT of the ids given (auto-increment values of a
-	// multi-row insert are not promised to be consecutive under every lock mode).
-	var ins strings.Builder
-	ins.WriteString("INSERT INTO api_message_ids (message_id, server_id, token, created_us) VALUES ")
-	var args, keys []any
-	for _, r := range group {
-		for i, id := range r.messageIDs {
-			if len(args) > 0 {
-				ins.WriteString(", ")
-			}
-			ins.WriteString("(?, ?, ?, ?)")
-			args = append(args, id, r.serverID, r.tokens[i], r.now.UnixMicro())
-			keys = append(keys, id)
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
 		}
+	}()
+	lock := ""
+	if s.dialect == "mysql" {
+		lock = " FOR UPDATE"
 	}
-	if len(keys) == 0 {
-		return nil
+	if err := tx.QueryRowContext(ctx, "SELECT next_id FROM api_id_blocks WHERE name = 'message'"+lock).Scan(&first); err != nil {
+		return 0, fmt.Errorf("httpapi: reserve ids: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, ins.String(), args...); err != nil {
-		return fmt.Errorf("httpapi: assign ids: %w", err)
+	var top int64
+	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM api_message_ids").Scan(&top); err != nil {
+		return 0, fmt.Errorf("httpapi: reserve ids: %w", err)
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT message_id, id FROM api_message_ids WHERE message_id IN (?"+strings.Repeat(", ?", len(keys)-1)+")", keys...)
-	if err != nil {
-		return fmt.Errorf("httpapi: assign ids: %w", err)
-	}
-	got := make(map[string]int64, len(keys))
-	for rows.Next() {
-		var mid string
-		var id int64
-		if err := rows.Scan(&mid, &id); err != nil {
-			rows.Close()
-			return fmt.Errorf("httpapi: assign ids: %w", err)
-		}
-		got[mid] = id
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("httpapi: assign ids: %w", err)
-	}
-	for _, r := range group {
-		r.ids = make([]int64, len(r.messageIDs))
-		for i, id := range r.messageIDs {
-			if r.ids[i] = got[id]; r.ids[i] == 0 {
-				return fmt.Errorf("httpapi: assign ids: no id for %s", id)
-			}
-		}
+	first = max(first, top+1)
+	if _, err := tx.ExecContext(ctx, "UPDATE api_id_blocks SET next_id = ? WHERE name = 'message'", first+size); err != nil {
+		return 0, fmt.Errorf("httpapi: reserve ids: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("httpapi: assign ids: %w", err)
+		return 0, fmt.Errorf("httpapi: reserve ids: commit: %w", err)
 	}
-	return nil
+	return first, nil
 }
 
 // MessageByID maps a Postal integer id of serverID to its message stream id and token.

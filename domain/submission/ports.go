@@ -55,15 +55,29 @@ type Acceptance struct {
 	// (when the credential holds) a message.held at version 2. All carry CorrelationID =
 	// SubmissionID.
 	Events []events.Envelope
+	// Rows are the caller's own records that must exist exactly when the submission does (the
+	// HTTP API's Postal integer message ids), from Submission.Extra; usually none.
+	Rows []Row
+}
+
+// Row is one record a caller adds to an acceptance: a row of the caller's own table in the
+// store the Acceptor writes to. Table and Columns are plain identifiers ([a-z_][a-z0-9_]*);
+// Values has one value per column, each a string, []byte, int64, int, bool or nil. The row is
+// inserted as it is: its key must be new (a duplicate fails the whole acceptance).
+type Row struct {
+	Table   string
+	Columns []string
+	Values  []any
 }
 
 // Acceptor makes a submission durable.
 //
-// Contract: Accept stores Body under BodyID once and appends every envelope of Events (with
-// their outbox rows) in ONE transaction. When it returns nil, all of it is durable and the
-// client may be told "250"; when it returns an error, none of it is (a later retry by the
-// client is a new submission). Bodies are never published on the bus. Ids are fresh, so a
-// version conflict or a duplicate BodyID is a bug reported as an error.
+// Contract: Accept stores Body under BodyID once, appends every envelope of Events (with
+// their outbox rows) and inserts every row of Rows in ONE transaction. When it returns nil,
+// all of it is durable and the client may be told "250"; when it returns an error, none of it
+// is (a later retry by the client is a new submission). Bodies are never published on the bus.
+// Ids are fresh, so a version conflict or a duplicate BodyID is a bug reported as an error; a
+// row that cannot be inserted (unknown table, duplicate key) is an error too.
 type Acceptor interface {
 	Accept(ctx context.Context, a Acceptance) error
 }

@@ -35,6 +35,12 @@ type Submission struct {
 	// the RFC 3848 protocol (ESMTP, ESMTPS, ESMTPA, ESMTPSA).
 	Helo     string
 	Protocol string
+	// Extra, when set, is called once the submission is valid and its message ids are known
+	// (res.MessageIDs, in the order of the deduplicated recipients), before anything is written.
+	// The rows it returns are written in the acceptance transaction (Acceptance.Rows): they
+	// exist exactly when the messages do. An error refuses the submission temporarily (451)
+	// and nothing is written.
+	Extra func(ctx context.Context, res Result) ([]Row, error)
 }
 
 // Result tells the client what was accepted.
@@ -199,6 +205,14 @@ func (h *Handler) Submit(ctx context.Context, s Submission) (Result, error) {
 			acc.Events = append(acc.Events, held)
 		}
 		res.MessageIDs = append(res.MessageIDs, id)
+	}
+	if s.Extra != nil {
+		rows, err := s.Extra(ctx, res)
+		if err != nil {
+			return Result{}, &ReplyError{Code: 451, Enhanced: [3]int{4, 3, 0}, Text: "Temporary failure storing the message, try again later",
+				Err: fmt.Errorf("submission: extra rows of %s: %w", submissionID, err)}
+		}
+		acc.Rows = rows
 	}
 	if err := h.acceptor.Accept(ctx, acc); err != nil {
 		return Result{}, &ReplyError{Code: 451, Enhanced: [3]int{4, 3, 0}, Text: "Temporary failure storing the message, try again later",

@@ -1,0 +1,186 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/posthaste/posthaste/adapters/httpapi"
+	"github.com/posthaste/posthaste/domain/submission"
+	"github.com/posthaste/posthaste/events"
+)
+
+type verifiedDomains struct{}
+
+func (verifiedDomains) IsVerifiedSenderDomain(context.Context, string, string) (bool, error) {
+	return true, nil
+}
+
+type captureAcceptor struct{ got *submission.Acceptance }
+
+func (c captureAcceptor) Accept(_ context.Context, a submission.Acceptance) error {
+	*c.got = a
+	return nil
+}
+
+// acceptance builds a real acceptance for rcpts of server acme/main (nothing written) whose
+// extra rows are the API's id rows from s.
+func acceptance(t *testing.T, s *httpapi.SQLStore, rcpts ...string) (submission.Acceptance, []int64) {
+	t.Helper()
+	var got submission.Acceptance
+	var ids []int64
+	h, err := submission.NewHandler(submission.Config{Hostname: "posthaste.test", Domains: verifiedDomains{}, Acceptor: captureAcceptor{&got}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = h.Submit(context.Background(), submission.Submission{
+		Principal: submission.Principal{ServerID: "acme/main", CredentialID: "c"}, MailFrom: "app@example.org", Recipients: rcpts,
+		Body: []byte("From: app@example.org\r\nSubject: ids\r\n\r\nbody\r\n"), Source: "api",
+		Extra: func(ctx context.Context, res submission.Result) ([]submission.Row, error) {
+			tokens := make([]string, len(res.MessageIDs))
+			for i := range tokens {
+				tokens[i] = "tok" + res.MessageIDs[i][len(res.MessageIDs[i])-6:]
+			}
+			var rows []submission.Row
+			var err error
+			ids, rows, err = s.IDRows(ctx, "acme/main", res.MessageIDs, tokens, time.Now())
+			return rows, err
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got, ids
+}
+
+// TestPostalIDsExistExactlyWithTheirMessage: the Postal integer ids are written in the
+// acceptance transaction. A send answers ids that resolve to messages that exist; an
+// acceptance that fails on its events leaves no id, and one that fails on its id rows leaves
+// no body and no event.
+func TestPostalIDsExistExactlyWithTheirMessage(t *testing.T) {
+	for name, mk := range map[string]func(testing.TB) (backend, string){"sqlite": sqliteBackend, "mariadb": mariadbBackend} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, mk, options{})
+			ctx := context.Background()
+			s, err := httpapi.NewSQLStore(e.store.DB(), e.dialect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			streamLen := func(id string) int {
+				t.Helper()
+				recs, err := e.store.ReadStream(ctx, events.StreamMessage, id, 1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return len(recs)
+			}
+			hasBody := func(id string) bool {
+				t.Helper()
+				_, err := e.store.Body(ctx, id)
+				if err != nil && !strings.Contains(err.Error(), "no such body") {
+					t.Fatal(err)
+				}
+				return err == nil
+			}
+
+			// Through the API: every id answered resolves to its message, which exists.
+			var sent struct {
+				Messages []struct {
+					ID       string `json:"id"`
+					PostalID int64  `json:"postal_id"`
+				} `json:"messages"`
+			}
+			e.v2("POST", "/api/v2/send", map[string]any{"from": "app@example.org", "to": []string{"a@remote.test", "b@remote.test"}, "subject": "s", "text": "t"},
+				http.StatusAccepted, &sent)
+			if len(sent.Messages) != 2 {
+				t.Fatalf("send: %+v", sent)
+			}
+			for _, m := range sent.Messages {
+				mid, _, found, err := s.MessageByID(ctx, "acme/main", m.PostalID)
+				if err != nil || !found || mid != m.ID || streamLen(m.ID) != 1 {
+					t.Fatalf("postal id %d: message %q found=%v err=%v, want %s with its events", m.PostalID, mid, found, err, m.ID)
+				}
+			}
+
+			// Accepted directly: ids and messages together.
+			ok, okIDs := acceptance(t, s, "c@remote.test")
+			if err := e.store.Accept(ctx, ok); err != nil {
+				t.Fatal(err)
+			}
+			if mid, _, found, err := s.MessageByID(ctx, "acme/main", okIDs[0]); err != nil || !found || mid != ok.Events[0].StreamID {
+				t.Fatalf("accepted: id %d -> %q %v %v", okIDs[0], mid, found, err)
+			}
+
+			// The events clash: no body, no event, no id.
+			bad, badIDs := acceptance(t, s, "d@remote.test", "e@remote.test")
+			clash := bad.Events[len(bad.Events)-1]
+			clash.StreamID, clash.StreamVersion = ok.Events[0].StreamID, 1
+			bad.Events[len(bad.Events)-1] = clash
+			if err := e.store.Accept(ctx, bad); err == nil {
+				t.Fatal("accept with a version clash returned nil")
+			}
+			for _, id := range badIDs {
+				if _, _, found, err := s.MessageByID(ctx, "acme/main", id); err != nil || found {
+					t.Fatalf("failed acceptance left postal id %d (found=%v err=%v)", id, found, err)
+				}
+			}
+			if hasBody(bad.BodyID) || streamLen(bad.Events[0].StreamID) != 0 {
+				t.Fatal("failed acceptance left its body or events")
+			}
+
+			// The id rows clash (an id already given): no body, no event.
+			dup, _ := acceptance(t, s, "f@remote.test")
+			dup.Rows[0].Values[0] = okIDs[0]
+			if err := e.store.Accept(ctx, dup); err == nil {
+				t.Fatal("accept with a duplicate postal id returned nil")
+			}
+			if hasBody(dup.BodyID) || streamLen(dup.Events[0].StreamID) != 0 {
+				t.Fatal("acceptance failing on its id rows left its body or events")
+			}
+			if mid, _, found, _ := s.MessageByID(ctx, "acme/main", okIDs[0]); !found || mid != ok.Events[0].StreamID {
+				t.Fatalf("the earlier id changed: %q %v", mid, found)
+			}
+		})
+	}
+}
+
+// TestPostalIDBlocks: ids increase within a store, a second store (another process) reserves
+// its own block, and blocks start past ids already written.
+func TestPostalIDBlocks(t *testing.T) {
+	for name, mk := range map[string]func(testing.TB) (backend, string){"sqlite": sqliteBackend, "mariadb": mariadbBackend} {
+		t.Run(name, func(t *testing.T) {
+			st, dialect := mk(t)
+			ctx := context.Background()
+			if _, err := st.DB().ExecContext(ctx, "INSERT INTO api_message_ids (id, message_id, server_id, token, created_us) VALUES (5000, 'old', 'acme/main', 't', 0)"); err != nil {
+				t.Fatal(err)
+			}
+			a, _ := httpapi.NewSQLStore(st.DB(), dialect)
+			b, _ := httpapi.NewSQLStore(st.DB(), dialect)
+			seen := map[int64]bool{}
+			var last int64
+			for i := 0; i < 3; i++ {
+				for _, s := range []*httpapi.SQLStore{a, b} {
+					mids := make([]string, 700) // more than half a block: blocks run out
+					toks := make([]string, len(mids))
+					ids, rows, err := s.IDRows(ctx, "acme/main", mids, toks, time.Now())
+					if err != nil || len(ids) != len(mids) || len(rows) != len(mids) {
+						t.Fatalf("ids: %d %d %v", len(ids), len(rows), err)
+					}
+					for _, id := range ids {
+						if id <= 5000 || seen[id] {
+							t.Fatalf("id %d given twice or not past the existing 5000", id)
+						}
+						seen[id] = true
+					}
+					if s == a {
+						if ids[0] <= last {
+							t.Fatalf("ids of one store decrease: %d after %d", ids[0], last)
+						}
+						last = ids[len(ids)-1]
+					}
+				}
+			}
+		})
+	}
+}
