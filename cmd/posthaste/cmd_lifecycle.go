@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/posthaste/posthaste/domain"
+	"github.com/posthaste/posthaste/domain/address"
 	"github.com/posthaste/posthaste/domain/message"
 	"github.com/posthaste/posthaste/domain/submission"
 	"github.com/posthaste/posthaste/domain/suppression"
@@ -155,6 +157,9 @@ func runSuppressionAdd(ctx context.Context, cio cliIO, args []string) error {
 	if err != nil {
 		return err
 	}
+	if addr, err = cliAddress(addr); err != nil {
+		return err
+	}
 	if err := h.Add(ctx, server, addr, *reason, "", *ttl, domain.Cause{Actor: env.actor}); err != nil {
 		return err
 	}
@@ -204,6 +209,14 @@ func runSendTest(ctx context.Context, cio cliIO, args []string) error {
 	if *from == "" {
 		return usagef("--from ADDR is required")
 	}
+	rcpt, err := cliAddress(to)
+	if err != nil {
+		return err
+	}
+	mailFrom, err := cliAddress(*from)
+	if err != nil {
+		return err
+	}
 	ref, err := serverFlag(*server)
 	if err != nil {
 		return err
@@ -236,8 +249,8 @@ func runSendTest(ctx context.Context, cio cliIO, args []string) error {
 	res, err := h.Submit(ctx, submission.Submission{
 		Principal:  submission.Principal{ServerID: srv.ID},
 		Actor:      &events.Actor{Type: events.ActorCLI, ID: cliActorID(cio.env)},
-		MailFrom:   *from,
-		Recipients: []string{to},
+		MailFrom:   mailFrom,
+		Recipients: []string{rcpt},
 		Body:       []byte(body),
 		Source:     "cli",
 	})
@@ -250,4 +263,19 @@ func runSendTest(ctx context.Context, cio cliIO, args []string) error {
 	_, err = fmt.Fprintf(cio.stdout, "queued test message %s to %s (submission %s); follow it with: posthaste events --message %s\n",
 		res.MessageIDs[0], to, res.SubmissionID, res.MessageIDs[0])
 	return err
+}
+
+// cliAddress checks an address given on the command line with domain/address (display name
+// and comments allowed, the address itself a valid RFC 5321 mailbox, ASCII only) and returns
+// the mailbox in RFC 5321 form.
+func cliAddress(s string) (string, error) {
+	h, err := address.ParseAddressField(s, address.Options{})
+	if err != nil {
+		var ae *address.Error
+		if errors.As(err, &ae) {
+			return "", fmt.Errorf("%q is not a valid email address: %s (%s)", s, ae.Diagnosis.Text(), ae.Diagnosis.Name())
+		}
+		return "", err
+	}
+	return h.Mailbox.String(), nil
 }
