@@ -244,6 +244,12 @@ func zone(t *testing.T, dnsJSON string, edit func(r dnsRecordJSON) string) []str
 	return lines
 }
 
+// platformSPF is the platform's own SPF record at POSTHASTE_SPF_INCLUDE, which the operator
+// publishes once in the platform's zone; `domain verify` evaluates domains' records through it.
+const platformSPF = `spf.example.net. 300 IN TXT "v=spf1 ip4:203.0.113.0/24 -all"`
+
+func withPlatform(lines []string) []string { return append(lines, platformSPF) }
+
 func TestCLITenancy(t *testing.T) {
 	bin := posthasteBinary(t)
 	for name, envFor := range backends() {
@@ -292,8 +298,15 @@ func operatorFlow(t *testing.T, c *cli, dns *dnstest.Server) {
 		t.Errorf("verify output:\n%s", r.stdout)
 	}
 
-	// Good records: verify passes.
+	// The printed records alone: verify passes, and says that the platform's own SPF record
+	// (the include's) is not published yet.
 	dns.Set(t, zone(t, dnsJSON, nil)...)
+	if out := c.ok("domain", "verify", "example.com"); !strings.Contains(out, "OK       spf          TXT   example.com: the record includes spf.example.net, which has no SPF record yet") {
+		t.Errorf("verify without the platform's SPF record:\n%s", out)
+	}
+
+	// Good records, the platform's included: verify passes.
+	dns.Set(t, withPlatform(zone(t, dnsJSON, nil))...)
 	golden(t, "domain_verify_ok", c.ok("domain", "verify", "example.com", "--json"))
 
 	// Break each record in turn: verify fails naming exactly that record and why.
@@ -315,9 +328,33 @@ func operatorFlow(t *testing.T, c *cli, dns *dnstest.Server) {
 			}
 			return r.Value
 		}, false},
-		{"spf wrong include", "spf", "SPF record exists but does not include spf.example.net", func(r dnsRecordJSON) string {
+		{"spf without include", "spf", "SPF record exists but does not include spf.example.net", func(r dnsRecordJSON) string {
 			if r.Purpose == "spf" {
-				return "v=spf1 a mx include:spf.other.example ~all"
+				return "v=spf1 a mx ~all"
+			}
+			return r.Value
+		}, false},
+		{"spf include that does not resolve", "spf", `SPF record invalid: "include:spf.other.example" at example.com: spf.other.example does not exist`, func(r dnsRecordJSON) string {
+			if r.Purpose == "spf" {
+				return "v=spf1 a mx include:spf.other.example include:spf.example.net ~all"
+			}
+			return r.Value
+		}, false},
+		{"spf too many lookups", "spf", "SPF record invalid: 11 DNS lookups (limit 10)", func(r dnsRecordJSON) string {
+			if r.Purpose == "spf" {
+				return "v=spf1" + strings.Repeat(" include:spf.example.net", 11) + " ~all"
+			}
+			return r.Value
+		}, false},
+		{"spf +all", "spf", "SPF record authorizes any sender: 240.0.0.1, a reserved address, passes", func(r dnsRecordJSON) string {
+			if r.Purpose == "spf" {
+				return "v=spf1 a mx include:spf.example.net +all"
+			}
+			return r.Value
+		}, false},
+		{"spf shadows the platform", "spf", "SPF record does not pass 203.0.113.0, a sending address of spf.example.net: fail", func(r dnsRecordJSON) string {
+			if r.Purpose == "spf" {
+				return "v=spf1 -ip4:203.0.113.0/24 include:spf.example.net ~all"
 			}
 			return r.Value
 		}, false},
@@ -347,7 +384,7 @@ func operatorFlow(t *testing.T, c *cli, dns *dnstest.Server) {
 		}, true},
 	}
 	for _, b := range breaks {
-		dns.Set(t, zone(t, dnsJSON, b.edit)...)
+		dns.Set(t, withPlatform(zone(t, dnsJSON, b.edit))...)
 		res := c.run("", "domain", "verify", "example.com", "--json")
 		if (res.code == 0) != b.exitOK {
 			t.Errorf("%s: exit %d, want ok=%v; stderr %s", b.name, res.code, b.exitOK, res.stderr)
@@ -374,7 +411,7 @@ func operatorFlow(t *testing.T, c *cli, dns *dnstest.Server) {
 		}
 	}
 	// The text form says the same per record.
-	dns.Set(t, zone(t, dnsJSON, breaks[2].edit)...)
+	dns.Set(t, withPlatform(zone(t, dnsJSON, breaks[2].edit))...)
 	r = c.fails("", "required records not ok: spf invalid", "domain", "verify", "example.com")
 	if !strings.Contains(r.stdout, "INVALID  spf          TXT   example.com: SPF record exists but does not include spf.example.net") {
 		t.Errorf("verify text output:\n%s", r.stdout)
@@ -400,12 +437,12 @@ func operatorFlow(t *testing.T, c *cli, dns *dnstest.Server) {
 	golden(t, "domain_rotate_dkim", rot)
 	var newRec dnsRecordJSON
 	json.Unmarshal([]byte(rot), &newRec)
-	dns.Set(t, zone(t, dnsJSON, nil)...)
+	dns.Set(t, withPlatform(zone(t, dnsJSON, nil))...)
 	c.ok("domain", "verify", "example.com") // old key still signs; the new one is optional until seen
 	if strings.Contains(c.ok("domain", "dns", "example.com", "--json"), `"name":"`+strings.Split(dnsJSONSelector(t, dnsJSON), ".")[0]+`._domainkey`) == false {
 		t.Error("the old key left the records before the new one was seen")
 	}
-	dns.Set(t, append(zone(t, dnsJSON, nil), newRec.Name+". 300 IN TXT "+dnstest.Quote(newRec.Value))...)
+	dns.Set(t, append(withPlatform(zone(t, dnsJSON, nil)), newRec.Name+". 300 IN TXT "+dnstest.Quote(newRec.Value))...)
 	c.ok("domain", "verify", "example.com")
 	golden(t, "domain_dns_rotated", c.ok("domain", "dns", "example.com", "--json"))
 	golden(t, "domain_list", c.ok("domain", "list", "--server", "acme/billing", "--json"))
@@ -461,7 +498,7 @@ func operatorFlow(t *testing.T, c *cli, dns *dnstest.Server) {
 		count[ty]++
 	}
 	want := map[string]int{"org.created": 2, "server.created": 1, "server.updated": 1, "credential.updated": 1, "user.created": 2, "user.membership_changed": 1, "domain.added": 2,
-		"domain.verified": 2, "domain.dns_checked": 12, "domain.dkim_rotated": 2, "credential.created": 3, "credential.revoked": 1}
+		"domain.verified": 2, "domain.dns_checked": 17, "domain.dkim_rotated": 2, "credential.created": 3, "credential.revoked": 1}
 	if fmt.Sprint(count) != fmt.Sprint(want) {
 		keys := make([]string, 0, len(count))
 		for k := range count {
