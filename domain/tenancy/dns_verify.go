@@ -144,17 +144,41 @@ func (p lookupPort) QueryMX(ctx context.Context, name string) ([]string, error) 
 
 func (p lookupPort) QueryPTR(context.Context, string) ([]string, error) { return nil, nil }
 
-// platformInclude answers the platform include's TXT lookup with spfPlaceholder while the
-// include has no SPF record, and remembers that it did.
-type platformInclude struct {
-	spf.Resolver
-	name    string
+// spfView is the DNS as CheckSPF's evaluations see it: every answer (failures included) is
+// remembered, so the several evaluations of one check ask each question once, and the platform
+// include's TXT lookup answers spfPlaceholder while the include has no SPF record (missing
+// says it did).
+type spfView struct {
+	r       spf.Resolver
+	include string
 	missing bool
+	txt     map[string]spfAnswer[string]
+	addr    map[string]spfAnswer[netip.Addr]
+	names   map[string]spfAnswer[string]
 }
 
-func (p *platformInclude) QueryTXT(ctx context.Context, name string) ([]string, error) {
-	txts, err := p.Resolver.QueryTXT(ctx, name)
-	if p.name == "" || !strings.EqualFold(strings.TrimSuffix(name, "."), p.name) {
+type spfAnswer[T any] struct {
+	v   []T
+	err error
+}
+
+func newSPFView(r spf.Resolver, include string) *spfView {
+	return &spfView{r: r, include: include, txt: map[string]spfAnswer[string]{},
+		addr: map[string]spfAnswer[netip.Addr]{}, names: map[string]spfAnswer[string]{}}
+}
+
+func remember[T any](m map[string]spfAnswer[T], key string, q func() ([]T, error)) ([]T, error) {
+	if a, ok := m[key]; ok {
+		return a.v, a.err
+	}
+	v, err := q()
+	m[key] = spfAnswer[T]{v, err}
+	return v, err
+}
+
+func (s *spfView) QueryTXT(ctx context.Context, name string) ([]string, error) {
+	txts, err := remember(s.txt, strings.ToLower(name), func() ([]string, error) { return s.r.QueryTXT(ctx, name) })
+	if s.include == "" || !strings.EqualFold(strings.TrimSuffix(name, "."), s.include) {
 		return txts, err
 	}
 	if err != nil && !errors.Is(err, spf.ErrNXDomain) {
@@ -165,8 +189,24 @@ func (p *platformInclude) QueryTXT(ctx context.Context, name string) ([]string, 
 			return txts, nil
 		}
 	}
-	p.missing = true
-	return append(txts, spfPlaceholder), nil
+	s.missing = true
+	return append(append([]string(nil), txts...), spfPlaceholder), nil
+}
+
+func (s *spfView) QueryA(ctx context.Context, name string) ([]netip.Addr, error) {
+	return remember(s.addr, "A "+strings.ToLower(name), func() ([]netip.Addr, error) { return s.r.QueryA(ctx, name) })
+}
+
+func (s *spfView) QueryAAAA(ctx context.Context, name string) ([]netip.Addr, error) {
+	return remember(s.addr, "AAAA "+strings.ToLower(name), func() ([]netip.Addr, error) { return s.r.QueryAAAA(ctx, name) })
+}
+
+func (s *spfView) QueryMX(ctx context.Context, name string) ([]string, error) {
+	return remember(s.names, "MX "+strings.ToLower(name), func() ([]string, error) { return s.r.QueryMX(ctx, name) })
+}
+
+func (s *spfView) QueryPTR(ctx context.Context, name string) ([]string, error) {
+	return remember(s.names, "PTR "+strings.ToLower(name), func() ([]string, error) { return s.r.QueryPTR(ctx, name) })
 }
 
 // CheckSPF evaluates the SPF record of name (txts are its TXT records) as receivers do, with
@@ -200,8 +240,8 @@ func CheckSPF(ctx context.Context, r spf.Resolver, name string, txts []string, i
 		return StatusInvalid, fmt.Sprintf("%d SPF records at %s; there must be exactly one (RFC 7208)", len(recs), name)
 	}
 	include = strings.ToLower(strings.TrimSuffix(include, "."))
-	pr := &platformInclude{Resolver: r, name: include}
-	c := &spf.Checker{Resolver: pr, Audit: true}
+	view := newSPFView(r, include)
+	c := &spf.Checker{Resolver: view, Audit: true}
 	sender := "postmaster@" + name
 	out4 := c.CheckHost(ctx, spfProbe4, name, sender, name)
 	if st, why := spfProblem(name, out4, spfProbe4, ""); st != "" {
@@ -218,7 +258,7 @@ func CheckSPF(ctx context.Context, r spf.Resolver, name string, txts []string, i
 	if !ok {
 		return StatusInvalid, spfIncludeHint(recs[0], include)
 	}
-	if pr.missing {
+	if view.missing {
 		return StatusOK, fmt.Sprintf("the record includes %s, which has no SPF record yet: receivers get permerror until the platform publishes it", include)
 	}
 	for _, ip := range platformAddrs(v.Record) {
