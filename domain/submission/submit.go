@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/posthaste/posthaste/domain"
+	"github.com/posthaste/posthaste/domain/address"
 	"github.com/posthaste/posthaste/events"
 )
 
@@ -103,6 +104,9 @@ func (h *Handler) Submit(ctx context.Context, s Submission) (Result, error) {
 	rcpts := dedupe(s.Recipients)
 	if len(rcpts) == 0 {
 		return Result{}, ErrNoRecipients
+	}
+	if err := checkEnvelope(s.MailFrom, rcpts); err != nil {
+		return Result{}, err
 	}
 	hdr, err := parseHeader(s.Body)
 	if err != nil {
@@ -230,10 +234,7 @@ func dedupe(rcpts []string) []string {
 		if r == "" {
 			continue
 		}
-		k := r
-		if i := strings.LastIndexByte(r, '@'); i >= 0 {
-			k = r[:i] + "@" + strings.ToLower(r[i+1:])
-		}
+		k := envelopeKey(r)
 		if seen[k] {
 			continue
 		}
@@ -241,6 +242,45 @@ func dedupe(rcpts []string) []string {
 		out = append(out, r)
 	}
 	return out
+}
+
+// envelopeKey is the form recipients are compared by: domain/address's canonical form (domain
+// lower-cased, `"a"@x` equal to `a@x`), or the domain lower-cased when r is no mailbox.
+func envelopeKey(r string) string {
+	if m, err := address.ParseMailbox(r, address.Options{SMTPUTF8: true}); err == nil {
+		return m.Canonical()
+	}
+	if i := strings.LastIndexByte(r, '@'); i >= 0 {
+		return r[:i] + "@" + strings.ToLower(r[i+1:])
+	}
+	return r
+}
+
+// checkEnvelope refuses a reverse path or recipient that is no RFC 5321 mailbox, with the reply
+// domain/address gives it (501/553 5.1.7 for the sender, 5.1.3 for a recipient). The edges
+// (SMTP, API, CLI) check first and know whether SMTPUTF8 applies; this is the last line for
+// any caller, so UTF-8 is allowed here.
+func checkEnvelope(mailFrom string, rcpts []string) error {
+	check := func(a string, role address.Role) error {
+		_, err := address.ParseMailbox(a, address.Options{SMTPUTF8: true})
+		var ae *address.Error
+		if !errors.As(err, &ae) {
+			return err
+		}
+		r := ae.Reply(role)
+		return &ReplyError{Code: r.Code, Enhanced: r.Enhanced, Text: r.Text, Err: fmt.Errorf("submission: address %q: %w", a, err)}
+	}
+	if mailFrom != "" {
+		if err := check(mailFrom, address.Sender); err != nil {
+			return err
+		}
+	}
+	for _, r := range rcpts {
+		if err := check(r, address.Recipient); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 var errMalformedHeader = &ReplyError{Code: 554, Enhanced: [3]int{5, 6, 0}, Text: "Message header is malformed"}
