@@ -158,8 +158,12 @@ var (
 	replyCodeRe = regexp.MustCompile(`(?:^|[^\d.])([45][0-5]\d)(?:[ -]|$)`)
 )
 
-// findStatus returns the first enhanced status code in s, or "".
+// findStatus returns the first failure (4.x.x or 5.x.x) enhanced status code in s, else the
+// first success code (2.x.x), else "". A report quoting a session transcript shows the
+// successes of the steps that passed ("250 2.1.0 Ok" to MAIL) before the refusal that made
+// it a report; the refusal is what the report is about.
 func findStatus(s string) string {
+	first := ""
 	for _, m := range statusRe.FindAllStringSubmatchIndex(s, -1) {
 		// Skip dotted numbers that are part of a longer run (IP addresses, versions).
 		if m[0] > 0 && (s[m[0]-1] == '.' || isDigit(s[m[0]-1])) {
@@ -168,9 +172,15 @@ func findStatus(s string) string {
 		if m[1] < len(s) && s[m[1]] == '.' && m[1]+1 < len(s) && isDigit(s[m[1]+1]) {
 			continue
 		}
-		return s[m[0]:m[1]]
+		st := s[m[0]:m[1]]
+		if st[0] != '2' {
+			return st
+		}
+		if first == "" {
+			first = st
+		}
 	}
-	return ""
+	return first
 }
 
 // findReplyCode returns the first plausible SMTP reply code (4xx/5xx) in s, or 0.
@@ -431,6 +441,9 @@ func adjustForStatus(r Reason, status string) Reason {
 	switch {
 	case r == NetworkError && status == "5.4.4":
 		return NotAccept
+	case r == MesgTooBig && len(status) > 2 && status[2:] == "2.2":
+		// "Mailbox size limit exceeded" with X.2.2 (mailbox full): the limit is the mailbox's.
+		return MailboxFull
 	}
 	return r
 }

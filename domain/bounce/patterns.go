@@ -37,6 +37,11 @@ var textRules = compileRules([]rule{
 	{reason: SpamDetected, phrases: []string{
 		"blacklisted url", "uribl", "surbl", "spam content", "message content rejected",
 	}},
+	// A named block list is the cause even when the refusal calls itself policy ("Blocked by
+	// policy: blacklisted by rbl").
+	{reason: Blocked, phrases: []string{
+		"blacklisted by", "blocklisted by", "listed by rbl", "spamhaus", "spamcop", "dnsbl", "block list", "blocklist",
+	}},
 	{reason: PolicyViolation, phrases: []string{
 		"content presents a potential security issue", "blocked because its content", "policy reasons", "by policy",
 		"policy violation", "violates our", "local policy",
@@ -91,6 +96,7 @@ var textRules = compileRules([]rule{
 	{reason: UserUnknown, phrases: []string{
 		"recipient address rejected: access denied", "possibly incorrect", "check if address is correct",
 		"not listed in domino directory", "no such user", "user unknown", "unknown user",
+		"recipientnotfound", "recipnotfound", "not found by smtp address lookup", // Exchange / Office 365 resolver
 	}},
 	{reason: Blocked, phrases: []string{
 		"blacklist", "blocklist", "black list", "block list", "denylist", "spamhaus", "spamcop", "sorbs",
@@ -102,7 +108,7 @@ var textRules = compileRules([]rule{
 		"banned", "service unavailable; client", "dynamic ip", "dynamic address", "dial-up", "dialup",
 		"residential", "too many invalid", "hostname doesn't match", "not a valid mail server",
 		"has been temporarily rate limited", "service refused", "service refuse", "ip not in whitelist", "we do not accept mail from",
-		"messages from .* temporarily deferred", "access from ip", "host is blacklisted",
+		"re[messages from]:messages from \\[?[0-9a-f.:]+\\]? (will be )?(temporarily |permanently )?deferred", "access from ip", "host is blacklisted",
 		"re[blocked]:\\bblocked\\b",
 	}},
 	{reason: SpamDetected, phrases: []string{
@@ -114,6 +120,11 @@ var textRules = compileRules([]rule{
 		"policy violation", "violates", "violation of", "policy restrictions", "policy reasons",
 		"not allowed by policy", "local policy", "prohibited", "dmarc policy", "security policy",
 		"administrative prohibition", "content policy", "mail policy",
+	}},
+	// The mailbox's size limit is a full mailbox, not a message too big (which "size limit"
+	// below would say).
+	{reason: MailboxFull, phrases: []string{
+		"mailbox size limit", "mailbox size exceeded", "mailbox exceeds allowed size", "mailbox quota",
 	}},
 	{reason: MesgTooBig, phrases: []string{
 		"message too big", "message too large", "message is too large", "message size exceeds",
@@ -304,6 +315,9 @@ func reasonFromText(text string) Reason {
 	if t == "" {
 		return ""
 	}
+	// Postfix's "delivery temporarily suspended: <why>" repeats an earlier failure of the
+	// destination; the words after it are the reason, "suspended" is not about the account.
+	t = strings.ReplaceAll(t, "delivery temporarily suspended", "delivery deferred")
 	// Multi-line replies repeat their codes on each line ("550-5.7.1 ... multiple 550 5.7.1
 	// addresses"): match the text with the inner repetitions removed as well.
 	if s := innerCodesRe.ReplaceAllString(t, " "); s != t {
