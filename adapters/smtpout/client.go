@@ -2,6 +2,7 @@ package smtpout
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -257,13 +258,34 @@ func (s *session) fill(r *delivery.AttemptResult) {
 }
 
 // greetedConn replays a greeting before the connection's own bytes, so that go-smtp's client
-// can start on a connection whose greeting (and STARTTLS) we already handled.
+// can start on a connection whose greeting (and STARTTLS) we already handled. With swallowEHLO
+// it also replays our EHLO's reply and drops go-smtp's own EHLO line instead of sending it: a
+// server that offered no STARTTLS is greeted once, not twice (legal, but a round trip, and
+// strict servers refuse a second EHLO).
 type greetedConn struct {
 	net.Conn
-	r io.Reader
+	r           io.Reader
+	swallowEHLO bool
 }
 
 func (g *greetedConn) Read(p []byte) (int, error) { return g.r.Read(p) }
+
+func (g *greetedConn) Write(p []byte) (int, error) {
+	if !g.swallowEHLO {
+		return g.Conn.Write(p)
+	}
+	i := bytes.IndexByte(p, '\n')
+	if i < 0 {
+		return len(p), nil // still inside the EHLO line
+	}
+	g.swallowEHLO = false
+	if rest := p[i+1:]; len(rest) > 0 {
+		if _, err := g.Conn.Write(rest); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
 
 // open connects to hostport and brings the session to the point where MAIL may be sent:
 // greeting, EHLO, STARTTLS when offered (and tryTLS), AUTH for relays with credentials. A
@@ -322,8 +344,9 @@ func (c *Client) open(ctx context.Context, t target, hostport string, tr *transc
 		if code != 220 {
 			return failConn(replyResult(code, lines))
 		}
+		var ehlo []string // our EHLO's reply, when the session goes on in clear after it
 		if tryTLS {
-			tc, r, ok := c.startTLS(ctx, t, raw, br, tr)
+			tc, r, ehloReply, ok := c.startTLS(ctx, t, raw, br, tr)
 			if !ok {
 				return failConn(r)
 			}
@@ -342,14 +365,23 @@ func (c *Client) open(ctx context.Context, t target, hostport string, tr *transc
 				s.tls = &st
 				tr.note("TLS established: %s %s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
 				conn = tc
+			} else {
+				ehlo = ehloReply
 			}
 		}
 		if s.tls == nil && br.Buffered() > 0 {
 			return failConn(delivery.AttemptResult{Local: true, Err: fmt.Errorf("smtpout: %s sent data before our command", hostport)})
 		}
 		_ = raw.SetDeadline(time.Time{})
-		conn = &greetedConn{Conn: conn, r: io.MultiReader(strings.NewReader("220 greeting already read\r\n"), conn)}
-		tr.skipSrv = 1
+		replay := "220 greeting already read\r\n"
+		if len(ehlo) > 0 {
+			replay += strings.Join(ehlo, "\r\n") + "\r\n"
+		}
+		conn = &greetedConn{Conn: conn, r: io.MultiReader(strings.NewReader(replay), conn), swallowEHLO: len(ehlo) > 0}
+		tr.skipSrv = 1 + len(ehlo)
+		if len(ehlo) > 0 {
+			tr.skipCli = 1 // go-smtp's EHLO, answered from ours
+		}
 	}
 	cl := smtp.NewClient(conn)
 	cl.CommandTimeout = c.cfg.CommandTimeout
@@ -357,10 +389,10 @@ func (c *Client) open(ctx context.Context, t target, hostport string, tr *transc
 	cl.DebugWriter = tr
 	s.cl = cl
 	if err := cl.Hello(c.cfg.Hostname); err != nil {
-		tr.skipSrv = 0
+		tr.skipSrv, tr.skipCli = 0, 0
 		return failConn(errResult(err))
 	}
-	tr.skipSrv = 0
+	tr.skipSrv, tr.skipCli = 0, 0
 	if r := t.relay; r != nil && r.Username != "" {
 		ip := net.ParseIP(s.ip)
 		if s.tls == nil && (ip == nil || !ip.IsLoopback()) {
@@ -382,10 +414,10 @@ func (c *Client) open(ctx context.Context, t target, hostport string, tr *transc
 }
 
 // startTLS sends EHLO and, when offered, STARTTLS on a fresh connection. It returns the TLS
-// connection (nil when TLS is not offered or refused: go on in clear), or a result with
-// TLSError set when the handshake failed (the connection is then unusable). ok is false when
-// the session cannot go on at all.
-func (c *Client) startTLS(ctx context.Context, t target, raw net.Conn, br *bufio.Reader, tr *transcript) (*tls.Conn, delivery.AttemptResult, bool) {
+// connection (nil when TLS is not offered or refused: go on in clear, and ehlo is the EHLO
+// reply that still holds), or a result with TLSError set when the handshake failed (the
+// connection is then unusable). ok is false when the session cannot go on at all.
+func (c *Client) startTLS(ctx context.Context, t target, raw net.Conn, br *bufio.Reader, tr *transcript) (_ *tls.Conn, _ delivery.AttemptResult, ehlo []string, ok bool) {
 	cmd := func(line string) (int, []string, error) {
 		tr.client(line)
 		if _, err := io.WriteString(raw, line+"\r\n"); err != nil {
@@ -399,28 +431,33 @@ func (c *Client) startTLS(ctx context.Context, t target, raw net.Conn, br *bufio
 	}
 	code, lines, err := cmd("EHLO " + c.cfg.Hostname)
 	if err != nil {
-		return nil, delivery.AttemptResult{Local: true, Err: fmt.Errorf("smtpout: ehlo: %w", err)}, false
+		return nil, delivery.AttemptResult{Local: true, Err: fmt.Errorf("smtpout: ehlo: %w", err)}, nil, false
 	}
-	if code != 250 || !hasExtension(lines, "STARTTLS") {
-		return nil, delivery.AttemptResult{}, true // HELO fallback and clear text are go-smtp's
+	if code != 250 {
+		return nil, delivery.AttemptResult{}, nil, true // the HELO fallback is go-smtp's
 	}
-	code, lines, err = cmd("STARTTLS")
+	if !hasExtension(lines, "STARTTLS") {
+		return nil, delivery.AttemptResult{}, lines, true
+	}
+	ehloLines := lines
+	code, _, err = cmd("STARTTLS")
 	if err != nil {
-		return nil, delivery.AttemptResult{Local: true, Err: fmt.Errorf("smtpout: starttls: %w", err)}, false
+		return nil, delivery.AttemptResult{Local: true, Err: fmt.Errorf("smtpout: starttls: %w", err)}, nil, false
 	}
 	if code != 220 {
+		// A refused STARTTLS changes nothing (RFC 3207): the EHLO reply still holds.
 		tr.note("STARTTLS refused (%d); continuing in clear", code)
-		return nil, delivery.AttemptResult{}, true
+		return nil, delivery.AttemptResult{}, ehloLines, true
 	}
 	if br.Buffered() > 0 {
 		// Bytes after the 220 would be read as if they came through TLS (CVE-2011-0411 style).
-		return nil, delivery.AttemptResult{Local: true, TLSError: "data injected after STARTTLS reply"}, true
+		return nil, delivery.AttemptResult{Local: true, TLSError: "data injected after STARTTLS reply"}, nil, true
 	}
 	tc := tls.Client(raw, c.tlsConfig(t))
 	if err := tc.HandshakeContext(ctx); err != nil {
-		return nil, delivery.AttemptResult{TLSError: err.Error()}, true
+		return nil, delivery.AttemptResult{TLSError: err.Error()}, nil, true
 	}
-	return tc, delivery.AttemptResult{}, true
+	return tc, delivery.AttemptResult{}, nil, true
 }
 
 func (c *Client) tlsConfig(t target) *tls.Config {

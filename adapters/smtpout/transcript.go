@@ -16,7 +16,8 @@ type transcript struct {
 	lines    []string
 	buf      []byte
 	mode     int // trNormal, trAuth, trData
-	skipSrv  int // server lines to drop (the greeting replayed after our own STARTTLS)
+	skipSrv  int // server lines to drop (the greeting and EHLO reply replayed after our own EHLO)
+	skipCli  int // client lines to drop (go-smtp's EHLO, answered from ours and never sent)
 	started  time.Time
 	now      func() time.Time
 	maxLines int
@@ -63,6 +64,10 @@ func (t *transcript) line(l string) {
 			return
 		}
 		t.server(l)
+		return
+	}
+	if t.skipCli > 0 {
+		t.skipCli--
 		return
 	}
 	if t.mode == trAuth {
