@@ -318,6 +318,9 @@ func reasonFromText(text string) Reason {
 	// Postfix's "delivery temporarily suspended: <why>" repeats an earlier failure of the
 	// destination; the words after it are the reason, "suspended" is not about the account.
 	t = strings.ReplaceAll(t, "delivery temporarily suspended", "delivery deferred")
+	// An address is a name, not words: "filtered@example.jp" or "spam-trap@example.org" says
+	// nothing about why the mail failed. (Host names stay: "zen.spamhaus.org" does.)
+	t = addrRe2.ReplaceAllString(t, "<addr>")
 	// Multi-line replies repeat their codes on each line ("550-5.7.1 ... multiple 550 5.7.1
 	// addresses"): match the text with the inner repetitions removed as well.
 	if s := innerCodesRe.ReplaceAllString(t, " "); s != t {
@@ -347,5 +350,8 @@ func matchNormalized(rules []rule, t string) Reason {
 	}
 	return ""
 }
+
+// addrRe2 matches an e-mail address in lower-cased text.
+var addrRe2 = regexp.MustCompile(`[a-z0-9._%+=-]*[a-z0-9]@[a-z0-9-]+(?:\.[a-z0-9-]+)*`)
 
 var innerCodesRe = regexp.MustCompile(` [45]\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3} )?`)
