@@ -14,7 +14,7 @@ func init() {
 		summary: "add a sending domain with a DKIM key (RSA 2048; --ed25519 adds a second key)", run: runDomainCreate})
 	register(command{path: "domain dns", usage: "DOMAIN [--json]", summary: "print the DNS records to publish for a domain", run: runDomainDNS})
 	register(command{path: "domain verify", usage: "DOMAIN [--json]",
-		summary: "look the domain's records up in DNS; exit 0 only when verification, SPF and DKIM are ok", run: runDomainVerify})
+		summary: "look the domain's records up in DNS (SPF evaluated as receivers do, RFC 7208); exit 0 only when verification, SPF and DKIM are ok", run: runDomainVerify})
 	register(command{path: "domain list", usage: "--server ORG/NAME [--json]", summary: "list a server's sending domains", run: runDomainList})
 	register(command{path: "domain rotate-dkim", usage: "DOMAIN [--ed25519] [--json]",
 		summary: "publish a new DKIM key; it signs once domain verify sees it in DNS", run: runDomainRotateDKIM})

@@ -227,7 +227,7 @@ func (e *evaluation) checkHost(ctx context.Context, domain string, via []string)
 		}
 		res := qualifierResult(d.Qualifier)
 		out := result{res: res, why: fmt.Sprintf("%q matched at %s", d.Text, domain)}
-		if res == Fail {
+		if res == Fail && !underInclude(via) { // an include's explanation is never shown
 			out.exp = e.explain(ctx, rec.Exp)
 		}
 		return out
@@ -247,6 +247,15 @@ func (e *evaluation) checkHost(ctx context.Context, domain string, via []string)
 		return r
 	}
 	return result{res: Neutral, why: fmt.Sprintf("no term matched at %s", domain)}
+}
+
+func underInclude(via []string) bool {
+	for _, t := range via {
+		if !strings.HasPrefix(t, "redirect=") {
+			return true
+		}
+	}
+	return false
 }
 
 func appendVia(via []string, term string) []string {
