@@ -75,33 +75,32 @@ const (
 	RFC5322IPv6ColonStrt  Diagnosis = 76
 	RFC5322IPv6ColonEnd   Diagnosis = 77
 
-	ErrExpectingDText     Diagnosis = 129
-	ErrNoLocalPart        Diagnosis = 130
-	ErrNoDomain           Diagnosis = 131
-	ErrConsecutiveDots    Diagnosis = 132
-	ErrATextAfterCFWS     Diagnosis = 133
-	ErrATextAfterQS       Diagnosis = 134
-	ErrATextAfterDomLit   Diagnosis = 135
-	ErrExpectingQPair     Diagnosis = 136
-	ErrExpectingAText     Diagnosis = 137
-	ErrExpectingQText     Diagnosis = 138
-	ErrExpectingCText     Diagnosis = 139
-	ErrBackslashEnd       Diagnosis = 140
-	ErrDotStart           Diagnosis = 141
-	ErrDotEnd             Diagnosis = 142
-	ErrDomainHyphenStart  Diagnosis = 143
-	ErrDomainHyphenEnd    Diagnosis = 144
-	ErrUnclosedQuotedStr  Diagnosis = 145
-	ErrUnclosedComment    Diagnosis = 146
-	ErrUnclosedDomLit     Diagnosis = 147
-	ErrFWSCRLFx2          Diagnosis = 148
-	ErrFWSCRLFEnd         Diagnosis = 149
-	ErrCRNoLF             Diagnosis = 150
-	ErrNonASCII           Diagnosis = 160 // Posthaste: UTF-8 without SMTPUTF8
-	ErrInvalidUTF8        Diagnosis = 161 // Posthaste: bytes that are not UTF-8
-	ErrHeaderSyntax       Diagnosis = 162 // Posthaste: display name or angle brackets malformed
-	ErrNoAddress          Diagnosis = 163 // Posthaste: empty input
-	ErrRecipientsRequired Diagnosis = 164 // Posthaste: the null path "<>" where a mailbox is required
+	ErrExpectingDText    Diagnosis = 129
+	ErrNoLocalPart       Diagnosis = 130
+	ErrNoDomain          Diagnosis = 131
+	ErrConsecutiveDots   Diagnosis = 132
+	ErrATextAfterCFWS    Diagnosis = 133
+	ErrATextAfterQS      Diagnosis = 134
+	ErrATextAfterDomLit  Diagnosis = 135
+	ErrExpectingQPair    Diagnosis = 136
+	ErrExpectingAText    Diagnosis = 137
+	ErrExpectingQText    Diagnosis = 138
+	ErrExpectingCText    Diagnosis = 139
+	ErrBackslashEnd      Diagnosis = 140
+	ErrDotStart          Diagnosis = 141
+	ErrDotEnd            Diagnosis = 142
+	ErrDomainHyphenStart Diagnosis = 143
+	ErrDomainHyphenEnd   Diagnosis = 144
+	ErrUnclosedQuotedStr Diagnosis = 145
+	ErrUnclosedComment   Diagnosis = 146
+	ErrUnclosedDomLit    Diagnosis = 147
+	ErrFWSCRLFx2         Diagnosis = 148
+	ErrFWSCRLFEnd        Diagnosis = 149
+	ErrCRNoLF            Diagnosis = 150
+	ErrNonASCII          Diagnosis = 160 // Posthaste: UTF-8 without SMTPUTF8
+	ErrInvalidUTF8       Diagnosis = 161 // Posthaste: bytes that are not UTF-8
+	ErrHeaderSyntax      Diagnosis = 162 // Posthaste: display name or angle brackets malformed
+	ErrNoAddress         Diagnosis = 163 // Posthaste: empty input
 )
 
 type diagInfo struct {
@@ -165,7 +164,6 @@ var diagnoses = map[Diagnosis]diagInfo{
 	ErrInvalidUTF8:        {"POSTHASTE_ERR_INVALID_UTF8", CatErr, "address is not valid UTF-8"},
 	ErrHeaderSyntax:       {"POSTHASTE_ERR_HEADER_SYNTAX", CatErr, "malformed display name or angle brackets"},
 	ErrNoAddress:          {"POSTHASTE_ERR_EMPTY", CatErr, "address is empty"},
-	ErrRecipientsRequired: {"POSTHASTE_ERR_NULL_PATH", CatErr, "the null path <> is not a mailbox"},
 }
 
 // Name is is_email's constant name, e.g. ISEMAIL_ERR_DOT_START.
