@@ -237,3 +237,22 @@ func runSPFCase(c *spf.Checker, tc spfCase) string {
 	}
 	return ""
 }
+
+// TestSPFAuditLoop: an include loop ends at the lookup limit, and in Audit mode (which counts
+// past the limit for the reason) at spf.AuditCap.
+func TestSPFAuditLoop(t *testing.T) {
+	srv := dnstest.New(t, `loop.example. 300 IN TXT "v=spf1 include:loop.example -all"`)
+	r, err := dnsresolver.New(srv.Addr, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip := netip.MustParseAddr("192.0.2.1")
+	c := &spf.Checker{Resolver: r}
+	if out := c.CheckHost(context.Background(), ip, "loop.example", "", "loop.example"); out.Result != spf.PermError || out.Lookups != spf.MaxDNSTerms+1 {
+		t.Errorf("loop: %s after %d lookups (%s)", out.Result, out.Lookups, out.Reason)
+	}
+	c.Audit = true
+	if out := c.CheckHost(context.Background(), ip, "loop.example", "", "loop.example"); out.Result != spf.PermError || out.Lookups != spf.AuditCap+1 || !strings.Contains(out.Reason, "loop?") {
+		t.Errorf("loop in audit mode: %s after %d lookups (%s)", out.Result, out.Lookups, out.Reason)
+	}
+}

@@ -113,7 +113,7 @@ func (c *Checker) CheckHost(ctx context.Context, ip netip.Addr, domain, sender, 
 	} else {
 		e.senderDomain = e.sender
 	}
-	if e.sender == "" || strings.HasPrefix(e.sender, "@") {
+	if !strings.Contains(e.sender, "@") || strings.HasPrefix(e.sender, "@") {
 		e.sender = "postmaster@" + e.senderDomain
 	}
 	r := e.checkHost(ctx, domain, nil)
@@ -286,7 +286,10 @@ func qualifierResult(q byte) Result {
 // countTerm counts one DNS-querying term against the limit.
 func (e *evaluation) countTerm(term string) (result, bool) {
 	e.lookups++
-	if e.lookups > MaxDNSTerms && (!e.c.Audit || e.lookups > AuditCap) {
+	if e.c.Audit && e.lookups > AuditCap {
+		return permerror("more than %d DNS lookups (limit %d; an include or redirect loop?), at %q in %s", AuditCap, MaxDNSTerms, term, e.domain), true
+	}
+	if e.lookups > MaxDNSTerms && !e.c.Audit {
 		return permerror("more than %d DNS lookups (limit reached at %q in %s)", MaxDNSTerms, term, e.domain), true
 	}
 	return result{}, false
