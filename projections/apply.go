@@ -95,6 +95,11 @@ type txApplier struct {
 	// transaction back to be run again carefully.
 	careful bool
 
+	// mem, when set, holds every stream's checkpoint (a replay building a model from scratch in
+	// position order): checkpoints are read from it instead of projection_streams, and flush
+	// does not write them (the replay writes them once, at the swap).
+	mem map[streamKey]int64
+
 	versions map[streamKey]int64
 	dirty    map[streamKey]bool
 	maxPos   int64
@@ -162,6 +167,11 @@ func (a *txApplier) checkpoint(ctx context.Context, k streamKey) (int64, error) 
 	if v, ok := a.versions[k]; ok {
 		return v, nil
 	}
+	if a.mem != nil {
+		v := a.mem[k]
+		a.versions[k] = v
+		return v, nil
+	}
 	var v int64
 	err := a.tx.QueryRowContext(ctx, `SELECT version FROM projection_streams WHERE projection = ? AND stream_type = ? AND stream_id = ?`,
 		a.proj.Name(), k.typ, k.id).Scan(&v)
@@ -177,6 +187,9 @@ func (a *txApplier) checkpoint(ctx context.Context, k streamKey) (int64, error) 
 
 // prefetch reads the checkpoints of the streams of recs in a few queries instead of one per stream.
 func (a *txApplier) prefetch(ctx context.Context, recs []events.Record) error {
+	if a.mem != nil {
+		return nil
+	}
 	var keys []streamKey
 	seen := map[streamKey]bool{}
 	for _, r := range recs {
@@ -430,8 +443,10 @@ func (a *txApplier) pendingFetch() error {
 func (a *txApplier) flush(ctx context.Context) error {
 	name := a.proj.Name()
 	keys := make([]streamKey, 0, len(a.dirty))
-	for k := range a.dirty {
-		keys = append(keys, k)
+	if a.mem == nil {
+		for k := range a.dirty {
+			keys = append(keys, k)
+		}
 	}
 	const chunk = 200
 	for len(keys) > 0 {
@@ -469,27 +484,51 @@ func (a *txApplier) flush(ctx context.Context) error {
 }
 
 // InsertRows runs head + "(?, …), (?, …)…" + tail for rows, in chunks that stay below both
-// dialects' limits on placeholders (for coalescing projections, see Buffered).
+// dialects' limits on placeholders (for coalescing projections, see Buffered). The statement of
+// a full chunk is prepared once per call, so a long run of rows is parsed once.
 func InsertRows(ctx context.Context, tx *sql.Tx, head, tail string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	per := max(1, 4000/len(rows[0]))
-	for len(rows) > 0 {
-		n := min(per, len(rows))
+	width := len(rows[0])
+	per := max(1, 4000/width)
+	ph := "(" + strings.TrimSuffix(strings.Repeat("?, ", width), ", ") + ")"
+	text := func(n int) string {
 		var b strings.Builder
+		b.Grow(len(head) + n*(len(ph)+2) + len(tail))
 		b.WriteString(head)
-		ph := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(rows[0])), ", ") + ")"
-		args := make([]any, 0, n*len(rows[0]))
-		for i, r := range rows[:n] {
+		for i := range n {
 			if i > 0 {
 				b.WriteString(", ")
 			}
 			b.WriteString(ph)
-			args = append(args, r...)
 		}
 		b.WriteString(tail)
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+		return b.String()
+	}
+	var full *sql.Stmt
+	if len(rows) >= 2*per {
+		st, err := tx.PrepareContext(ctx, text(per))
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		full = st
+	}
+	args := make([]any, 0, min(per, len(rows))*width)
+	for len(rows) > 0 {
+		n := min(per, len(rows))
+		args = args[:0]
+		for _, r := range rows[:n] {
+			args = append(args, r...)
+		}
+		var err error
+		if n == per && full != nil {
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, text(n), args...)
+		}
+		if err != nil {
 			return err
 		}
 		rows = rows[n:]

@@ -2,13 +2,19 @@ package projections
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
+	"time"
+
+	"github.com/posthaste/posthaste/events"
 )
 
 // ReplayResult says what a replay did.
@@ -20,89 +26,453 @@ type ReplayResult struct {
 	Position    int64  `json:"position"`     // the rebuilt model covers the store up to here
 }
 
+// Retargetable is an optional interface of a Projection whose SQL can be pointed at other
+// tables. A replay then builds the new model in real tables beside the live ones (created like
+// them but without their non-unique secondary indexes, which are added once the rows are in)
+// and swaps them in by renaming, instead of building in temporary tables and copying every row
+// into the live ones.
+//
+// Contract: WithTables returns a projection with the same Name whose Apply (and Flush, when it
+// is Buffered) reads and writes only the tables named by tables (keyed by the live names of
+// Tables()) and reads them only by primary key.
+type Retargetable interface {
+	WithTables(tables map[string]string) Projection
+}
+
+// replayBatchSize is the default number of events per read and per transaction of a replay.
+const replayBatchSize = 5000
+
 // Replay rebuilds a projection from the store with the default options and no logging.
 func Replay(ctx context.Context, db DB, reader Reader, proj Projection) (ReplayResult, error) {
 	return ReplayWith(ctx, db, reader, proj, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{})
 }
 
-// ReplayWith rebuilds a projection from the store in position order, beside the live model, then
-// swaps it in.
+// ReplayWith rebuilds one projection (see ReplayAll).
+func ReplayWith(ctx context.Context, db DB, reader Reader, proj Projection, logger *slog.Logger, opts Options) (ReplayResult, error) {
+	res, err := ReplayAll(ctx, db, reader, []Projection{proj}, logger, opts)
+	if len(res) == 1 {
+		return res[0], err
+	}
+	if proj != nil {
+		return ReplayResult{Projection: proj.Name()}, err
+	}
+	return ReplayResult{}, err
+}
+
+// ReplayAll rebuilds projections from the store in position order, beside the live models,
+// then swaps each one in. The log is read (and its pages decoded) once for all of them: each
+// page is applied to every projection's new model in turn. Options.BatchSize is the page size
+// and the number of events per transaction (default 5000 for a replay).
 //
-// The new model is built in shadow tables on one pinned connection: temporary tables created like
-// the live ones (MariaDB: CREATE TEMPORARY TABLE … LIKE; SQLite: the live DDL in the temp schema),
-// under the live names, so the projection's own SQL writes to them unchanged; the checkpoint
-// tables are shadowed too. Events are applied BatchSize per transaction through the same code as
-// the live runner. The swap is one transaction that takes the projection's position lock (so a
-// live consumer waits), replaces the live rows with the rebuilt ones and replaces the projection's
-// checkpoints, horizon and dead letters. Readers see the old model until it commits and the new
-// one after; a running consumer then applies anything newer from the store (its horizon is the
-// rebuilt one).
+// The new models are built on one pinned connection. A Retargetable projection writes real
+// tables named <table>__rb<6 hex> (created like the live ones, without non-unique secondary
+// indexes); any other projection writes temporary tables created like the live ones under the
+// live names (MariaDB: CREATE TEMPORARY TABLE … LIKE; SQLite: the live DDL in the temp schema),
+// so its own SQL writes to them unchanged. The bookkeeping tables (positions, dead letters) are
+// shadowed by temporary tables too. Events are applied through the same code as the live
+// runner, except that the per-stream checkpoints are kept in memory (the model is built from
+// scratch in position order, so each stream's versions come in order) and written once, at the
+// swap; a stream whose versions have a gap is filled from the store as in the live runner.
 //
-// The swap copies rows instead of MariaDB's RENAME TABLE: RENAME commits implicitly, so the table
-// swap and the checkpoint swap could not be atomic together, and a consumer between the two would
-// apply events twice or not at all.
+// Each projection's swap takes its position lock, so a live consumer of it waits, and replaces
+// the model together with the projection's checkpoints, horizon and dead letters:
+//   - temporary tables: one transaction deletes the live rows and copies the rebuilt ones in;
+//   - SQLite, Retargetable: one transaction drops the live tables, renames the new ones to the
+//     live names (ALTER TABLE … RENAME), creates the live indexes on them and replaces the
+//     bookkeeping;
+//   - MariaDB, Retargetable: the secondary indexes are added to the new tables first; then a
+//     second connection opens a transaction that takes the position lock and writes the new
+//     bookkeeping, the pinned connection swaps the tables with one atomic multi-table RENAME
+//     TABLE (which commits by itself), and the bookkeeping transaction commits. A live consumer
+//     is held on the position lock from before the RENAME to the commit, so it never applies
+//     events to the new tables with the old checkpoints; if the commit fails, the RENAME is
+//     undone. (A crash of the replay between the RENAME and that commit would leave the new
+//     tables with the old checkpoints: replay again.)
+//
+// Readers see the old model until the swap and the new one after; a running consumer then
+// applies anything newer from the store (its horizon is the rebuilt one). Leftover new tables
+// of an interrupted replay are dropped when the next replay of the projection starts: run one
+// replay of a projection at a time (a second one makes the first fail).
 //
 // The store is read while the connection is pinned, so it must not read through that one
 // connection. The embedded SQLite store writes through a single connection: a replay inside the
 // serving process holds it for the whole rebuild and appends wait; `posthaste replay` runs in its
 // own process, where each batch holds the file's write lock only for its own transaction.
-func ReplayWith(ctx context.Context, db DB, reader Reader, proj Projection, logger *slog.Logger, opts Options) (res ReplayResult, err error) {
-	if db.SQL == nil || reader == nil || proj == nil || logger == nil {
-		return res, errors.New("projections: replay: nil database, reader, projection or logger")
+func ReplayAll(ctx context.Context, db DB, reader Reader, projs []Projection, logger *slog.Logger, opts Options) (results []ReplayResult, err error) {
+	if db.SQL == nil || reader == nil || logger == nil {
+		return nil, errors.New("projections: replay: nil database, reader or logger")
 	}
 	if db.Dialect != DialectMySQL && db.Dialect != DialectSQLite {
-		return res, fmt.Errorf("projections: replay: unknown dialect %q", db.Dialect)
+		return nil, fmt.Errorf("projections: replay: unknown dialect %q", db.Dialect)
 	}
-	if err := checkProjection(proj); err != nil {
-		return res, fmt.Errorf("projections: replay: %w", err)
+	if len(projs) == 0 {
+		return nil, errors.New("projections: replay: no projection")
 	}
-	name := proj.Name()
-	res.Projection = name
+	seen := map[string]bool{}
+	for _, p := range projs {
+		if p == nil {
+			return nil, errors.New("projections: replay: nil projection")
+		}
+		if err := checkProjection(p); err != nil {
+			return nil, fmt.Errorf("projections: replay: %w", err)
+		}
+		if seen[p.Name()] {
+			return nil, fmt.Errorf("projections: replay: projection %q is given twice", p.Name())
+		}
+		seen[p.Name()] = true
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = replayBatchSize
+	}
+	opts = opts.withDefaults()
 	conn, err := db.SQL.Conn(ctx)
 	if err != nil {
-		return res, fmt.Errorf("projections: replay %s: connect: %w", name, err)
+		return nil, fmt.Errorf("projections: replay: connect: %w", err)
 	}
+	var builds []*build
 	defer func() {
+		// Drop the new tables of builds not swapped in (an error met on the way).
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		for _, b := range builds {
+			for _, t := range b.created {
+				if _, derr := conn.ExecContext(cctx, "DROP TABLE IF EXISTS "+t); derr != nil {
+					logger.Warn("replay: drop a new table", "table", t, "error", derr)
+				}
+			}
+		}
 		// The connection holds temporary tables shadowing live ones: never give it back to the pool.
 		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 		_ = conn.Close()
 	}()
-
-	tables := append(append([]string{}, proj.Tables()...), tableStreams, tablePositions, tableDeadLetters)
-	for _, t := range tables {
+	if db.Dialect == DialectSQLite {
+		// The new model is thrown away if the process dies: no need to sync each batch's commit
+		// (WAL stays consistent with NORMAL). The swap is synced (FULL again below).
+		if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = NORMAL"); err != nil {
+			return nil, fmt.Errorf("projections: replay: %w", err)
+		}
+	}
+	for _, t := range []string{tablePositions, tableDeadLetters} {
 		if err := createShadow(ctx, conn, db.Dialect, t); err != nil {
-			return res, fmt.Errorf("projections: replay %s: %w", name, err)
+			return nil, fmt.Errorf("projections: replay: %w", err)
+		}
+	}
+	for _, p := range projs {
+		b, err := newBuild(ctx, conn, db.Dialect, reader, p, logger, opts)
+		if b != nil {
+			builds = append(builds, b)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("projections: replay %s: %w", p.Name(), err)
 		}
 	}
 
-	w := &worker{conn: conn, dialect: db.Dialect, reader: reader, proj: proj, log: logger.With("projection", name),
-		opts: opts.withDefaults(), stats: &counters{}}
-	n, err := w.catchUp(ctx)
-	if err != nil {
-		return res, fmt.Errorf("projections: replay %s: %w", name, err)
+	// Read the log once, the next page while the current one is applied.
+	type page struct {
+		recs []events.Record
+		err  error
 	}
-	res.Events = n
-	res.Applied = int(w.stats.applied.Load())
-	res.DeadLetters = int(w.stats.deadLettered.Load())
-	if res.Position, _, err = readHorizon(ctx, conn, name); err != nil {
-		return res, fmt.Errorf("projections: replay %s: %w", name, err)
+	pages := make(chan page, 1)
+	rctx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	go func() {
+		defer close(pages)
+		var after int64
+		for {
+			recs, err := reader.ReadAll(rctx, after, opts.BatchSize)
+			if err != nil {
+				err = fmt.Errorf("projections: replay: read store after %d: %w", after, err)
+			}
+			select {
+			case pages <- page{recs, err}:
+			case <-rctx.Done():
+				return
+			}
+			if err != nil || len(recs) < opts.BatchSize {
+				return
+			}
+			after = recs[len(recs)-1].Position
+		}
+	}()
+	total, position := 0, int64(0)
+	for pg := range pages {
+		if pg.err != nil {
+			return nil, pg.err
+		}
+		if len(pg.recs) == 0 {
+			break
+		}
+		for _, b := range builds {
+			if err := b.apply(ctx, pg.recs); err != nil {
+				return nil, fmt.Errorf("projections: replay %s: %w", b.proj.Name(), err)
+			}
+		}
+		total += len(pg.recs)
+		position = pg.recs[len(pg.recs)-1].Position
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 
-	// Move the shadows aside so the live names mean the live tables again on this connection.
-	for _, t := range tables {
+	// Move the temporary shadows aside so the live names mean the live tables again on this
+	// connection.
+	aside := []string{tablePositions, tableDeadLetters}
+	for _, b := range builds {
+		if b.renames == nil {
+			aside = append(aside, b.proj.Tables()...)
+		}
+	}
+	for _, t := range aside {
 		q := "ALTER TABLE " + t + " RENAME TO " + t + "__rebuild"
 		if db.Dialect == DialectSQLite {
 			q = "ALTER TABLE temp." + t + " RENAME TO " + t + "__rebuild"
 		}
 		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return res, fmt.Errorf("projections: replay %s: set aside %s: %w", name, t, err)
+			return nil, fmt.Errorf("projections: replay: set aside %s: %w", t, err)
 		}
 	}
-	if err := swapIn(ctx, conn, db.Dialect, name, proj.Tables()); err != nil {
-		return res, fmt.Errorf("projections: replay %s: swap: %w", name, err)
+	if db.Dialect == DialectSQLite {
+		if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = FULL"); err != nil {
+			return nil, fmt.Errorf("projections: replay: %w", err)
+		}
 	}
-	logger.Info("projection replayed", "projection", name, "events", res.Events, "position", res.Position, "dead_letters", res.DeadLetters)
-	return res, nil
+	for _, b := range builds {
+		name := b.proj.Name()
+		res := ReplayResult{Projection: name, Events: total, Position: position,
+			Applied: int(b.w.stats.applied.Load()), DeadLetters: int(b.w.stats.deadLettered.Load())}
+		start := time.Now()
+		switch {
+		case b.renames == nil:
+			err = swapCopy(ctx, conn, db.Dialect, name, b.proj.Tables(), b.mem)
+		case db.Dialect == DialectSQLite:
+			err = swapRenameSQLite(ctx, conn, b)
+		default:
+			err = swapRenameMySQL(ctx, db.SQL, conn, b)
+		}
+		if err != nil {
+			return results, fmt.Errorf("projections: replay %s: swap: %w", name, err)
+		}
+		b.created = nil
+		results = append(results, res)
+		logger.Info("projection replayed", "projection", name, "events", res.Events, "position", res.Position,
+			"dead_letters", res.DeadLetters, "swap", time.Since(start).Round(time.Millisecond))
+	}
+	return results, nil
+}
+
+// build is one projection's new model under construction.
+type build struct {
+	proj Projection // the live projection
+	w    *worker    // applies to the new model: proj over temporary shadows, or its retargeted copy
+	mem  map[streamKey]int64
+	// renames maps each live table to its new real table (Retargetable), nil for temporary shadows.
+	renames map[string]string
+	suffix  string
+	created []string // new real tables not swapped in yet (dropped on failure)
+	// addKeys holds, per live table, the MariaDB secondary index clauses left out of the new table.
+	addKeys map[string][]string
+	// uniques holds, per live table, the SQLite unique indexes made on the new table under
+	// temporary names (replaced by the live ones at the swap).
+	uniques map[string][]string
+}
+
+func newBuild(ctx context.Context, conn *sql.Conn, dialect string, reader Reader, p Projection, logger *slog.Logger, opts Options) (*build, error) {
+	b := &build{proj: p, mem: map[streamKey]int64{}}
+	target := p
+	if rt, ok := p.(Retargetable); ok {
+		var r [3]byte
+		if _, err := rand.Read(r[:]); err != nil {
+			return nil, err
+		}
+		b.suffix = hex.EncodeToString(r[:])
+		b.renames = map[string]string{}
+		for _, t := range p.Tables() {
+			if err := dropLeftovers(ctx, conn, dialect, t); err != nil {
+				return nil, err
+			}
+			b.renames[t] = t + "__rb" + b.suffix
+		}
+		for _, t := range p.Tables() {
+			if err := b.createTable(ctx, conn, dialect, t); err != nil {
+				return b, err
+			}
+		}
+		target = rt.WithTables(b.renames)
+		if target == nil || target.Name() != p.Name() {
+			return b, errors.New("WithTables returned another projection")
+		}
+	} else {
+		for _, t := range p.Tables() {
+			if err := createShadow(ctx, conn, dialect, t); err != nil {
+				return b, err
+			}
+		}
+	}
+	b.w = &worker{conn: conn, dialect: dialect, reader: reader, proj: target, log: logger.With("projection", p.Name()),
+		opts: opts, stats: &counters{}}
+	return b, nil
+}
+
+// apply applies one page of the log to the new model in one transaction.
+func (b *build) apply(ctx context.Context, recs []events.Record) error {
+	a, err := b.w.inTx(ctx, func(a *txApplier) error {
+		a.mem = b.mem
+		for _, rec := range recs {
+			if _, err := a.handle(ctx, rec); err != nil {
+				return err
+			}
+		}
+		return a.setHorizon(ctx, recs[len(recs)-1].Position)
+	})
+	if err != nil {
+		return err
+	}
+	b.w.account(a)
+	for k := range a.dirty {
+		b.mem[k] = a.versions[k]
+	}
+	return nil
+}
+
+// dropLeftovers drops the new (__rb) and old (__ro) tables an interrupted replay of table left.
+func dropLeftovers(ctx context.Context, conn *sql.Conn, dialect, table string) error {
+	q := `SELECT name FROM main.sqlite_master WHERE type = 'table' AND name LIKE ? ESCAPE '!'`
+	if dialect == DialectMySQL {
+		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ? ESCAPE '!'`
+	}
+	rows, err := conn.QueryContext(ctx, q, strings.ReplaceAll(table, "_", "!_")+"!_!_r%")
+	if err != nil {
+		return fmt.Errorf("list leftovers of %s: %w", table, err)
+	}
+	var drop []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return fmt.Errorf("list leftovers of %s: %w", table, err)
+		}
+		rest, _ := strings.CutPrefix(n, table+"__r")
+		if len(rest) == 7 && (rest[0] == 'b' || rest[0] == 'o') {
+			if _, err := hex.DecodeString(rest[1:]); err == nil {
+				drop = append(drop, n)
+			}
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list leftovers of %s: %w", table, err)
+	}
+	for _, n := range drop {
+		if _, err := conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+n); err != nil {
+			return fmt.Errorf("drop leftover %s: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// createTable creates the new real table of a live table, without its non-unique secondary
+// indexes.
+func (b *build) createTable(ctx context.Context, conn *sql.Conn, dialect, table string) error {
+	nt := b.renames[table]
+	exec := func(q string) error {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("create %s: %w", nt, err)
+		}
+		return nil
+	}
+	if dialect == DialectMySQL {
+		var name, ddl string
+		if err := conn.QueryRowContext(ctx, "SHOW CREATE TABLE "+table).Scan(&name, &ddl); err != nil {
+			return fmt.Errorf("create %s: read definition: %w", nt, err)
+		}
+		if err := exec("CREATE TABLE " + nt + " LIKE " + table); err != nil {
+			return err
+		}
+		b.created = append(b.created, nt)
+		var drops, adds []string
+		for _, line := range strings.Split(ddl, "\n") {
+			line = strings.TrimSuffix(strings.TrimSpace(line), ",")
+			if !strings.HasPrefix(line, "KEY `") {
+				continue
+			}
+			key := strings.TrimPrefix(line, "KEY ")
+			drops = append(drops, "DROP KEY "+key[:strings.Index(key[1:], "`")+2])
+			adds = append(adds, "ADD "+line)
+		}
+		if len(drops) > 0 {
+			if err := exec("ALTER TABLE " + nt + " " + strings.Join(drops, ", ")); err != nil {
+				return err
+			}
+		}
+		if b.addKeys == nil {
+			b.addKeys = map[string][]string{}
+		}
+		b.addKeys[table] = adds
+		return nil
+	}
+	var ddl string
+	if err := conn.QueryRowContext(ctx, `SELECT sql FROM main.sqlite_master WHERE type = 'table' AND name = ?`, table).Scan(&ddl); err != nil {
+		return fmt.Errorf("create %s: read definition: %w", nt, err)
+	}
+	rest, ok := strings.CutPrefix(ddl, "CREATE TABLE "+table)
+	if !ok || rest == "" || (rest[0] != ' ' && rest[0] != '(') {
+		return fmt.Errorf("create %s: unexpected definition %q", nt, ddl)
+	}
+	if err := exec("CREATE TABLE main." + nt + rest); err != nil {
+		return err
+	}
+	b.created = append(b.created, nt)
+	idx, err := sqliteIndexes(ctx, conn, table)
+	if err != nil {
+		return err
+	}
+	for _, s := range idx {
+		// Unique indexes decide the projection's upserts: made now, under a temporary name.
+		rest, ok := strings.CutPrefix(s, "CREATE UNIQUE INDEX ")
+		if !ok {
+			continue
+		}
+		rest = strings.TrimPrefix(rest, "IF NOT EXISTS ")
+		iname, on, ok := strings.Cut(rest, " ON "+table)
+		if !ok {
+			return fmt.Errorf("create %s: unexpected index definition %q", nt, s)
+		}
+		tmp := iname + "__rb" + b.suffix
+		if err := exec("CREATE UNIQUE INDEX main." + tmp + " ON " + nt + on); err != nil {
+			return err
+		}
+		if b.uniques == nil {
+			b.uniques = map[string][]string{}
+		}
+		b.uniques[table] = append(b.uniques[table], tmp)
+	}
+	return nil
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// sqliteIndexes returns the CREATE INDEX statements of a table of the main schema.
+func sqliteIndexes(ctx context.Context, q execer, table string) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT sql FROM main.sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL ORDER BY name`, table)
+	if err != nil {
+		return nil, fmt.Errorf("read indexes of %s: %w", table, err)
+	}
+	defer rows.Close()
+	var idx []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, fmt.Errorf("read indexes of %s: %w", table, err)
+		}
+		idx = append(idx, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read indexes of %s: %w", table, err)
+	}
+	return idx, nil
 }
 
 // createShadow creates an empty temporary copy of a live table under the live name.
@@ -131,22 +501,9 @@ func createShadow(ctx context.Context, conn *sql.Conn, dialect, table string) er
 	if err := exec("CREATE TEMP TABLE " + rest); err != nil {
 		return err
 	}
-	rows, err := conn.QueryContext(ctx, `SELECT sql FROM main.sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL`, table)
+	idx, err := sqliteIndexes(ctx, conn, table)
 	if err != nil {
-		return fmt.Errorf("shadow %s: read indexes: %w", table, err)
-	}
-	var idx []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			rows.Close()
-			return fmt.Errorf("shadow %s: read indexes: %w", table, err)
-		}
-		idx = append(idx, s)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("shadow %s: read indexes: %w", table, err)
+		return fmt.Errorf("shadow %s: %w", table, err)
 	}
 	for _, s := range idx {
 		// "CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON table (...)": the copy lives in temp.
@@ -166,9 +523,57 @@ func createShadow(ctx context.Context, conn *sql.Conn, dialect, table string) er
 	return nil
 }
 
-// swapIn replaces the live model and the projection's bookkeeping with the rebuilt ones
-// (<table>__rebuild) in one transaction.
-func swapIn(ctx context.Context, conn *sql.Conn, dialect, name string, tables []string) (err error) {
+// writeCheckpoints writes a rebuilt model's stream checkpoints (in key order) in tx.
+func writeCheckpoints(ctx context.Context, tx *sql.Tx, name string, mem map[streamKey]int64) error {
+	keys := make([]streamKey, 0, len(mem))
+	for k := range mem {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b streamKey) int {
+		if c := strings.Compare(a.typ, b.typ); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	const chunk = 1000
+	rows := make([][]any, 0, chunk)
+	for len(keys) > 0 {
+		n := min(chunk, len(keys))
+		rows = rows[:0]
+		for _, k := range keys[:n] {
+			rows = append(rows, []any{name, k.typ, k.id, mem[k]})
+		}
+		if err := InsertRows(ctx, tx, `INSERT INTO projection_streams (projection, stream_type, stream_id, version) VALUES `, "", rows); err != nil {
+			return fmt.Errorf("write checkpoints: %w", err)
+		}
+		keys = keys[n:]
+	}
+	return nil
+}
+
+// replaceBookkeeping replaces the projection's checkpoints (from mem) and, from the temporary
+// shadows set aside on the same connection (<table>__rebuild), its horizon and dead letters.
+func replaceBookkeeping(ctx context.Context, tx *sql.Tx, name string, mem map[streamKey]int64) error {
+	if _, err := tx.ExecContext(ctx, "DELETE FROM "+tableStreams+" WHERE projection = ?", name); err != nil {
+		return fmt.Errorf("delete checkpoints: %w", err)
+	}
+	if err := writeCheckpoints(ctx, tx, name, mem); err != nil {
+		return err
+	}
+	for _, t := range []string{tablePositions, tableDeadLetters} {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t+" WHERE projection = ?", name); err != nil {
+			return fmt.Errorf("delete from %s: %w", t, err)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO "+t+" SELECT * FROM "+t+"__rebuild WHERE projection = ?", name); err != nil {
+			return fmt.Errorf("copy into %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// swapCopy replaces the live model and the projection's bookkeeping with the rebuilt ones
+// (temporary <table>__rebuild) in one transaction, copying the rows.
+func swapCopy(ctx context.Context, conn *sql.Conn, dialect, name string, tables []string, mem map[streamKey]int64) (err error) {
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -181,30 +586,190 @@ func swapIn(ctx context.Context, conn *sql.Conn, dialect, name string, tables []
 	if err := lockPosition(ctx, tx, dialect, name); err != nil {
 		return err
 	}
-	exec := func(q string, args ...any) error {
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-			return fmt.Errorf("%s: %w", strings.SplitN(q, " WHERE", 2)[0], err)
-		}
-		return nil
-	}
 	for _, t := range tables {
-		if err := exec("DELETE FROM " + t); err != nil {
-			return err
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
+			return fmt.Errorf("delete from %s: %w", t, err)
 		}
-		if err := exec("INSERT INTO " + t + " SELECT * FROM " + t + "__rebuild"); err != nil {
-			return err
+		if _, err := tx.ExecContext(ctx, "INSERT INTO "+t+" SELECT * FROM "+t+"__rebuild"); err != nil {
+			return fmt.Errorf("copy into %s: %w", t, err)
 		}
 	}
-	for _, t := range []string{tableStreams, tablePositions, tableDeadLetters} {
-		if err := exec("DELETE FROM "+t+" WHERE projection = ?", name); err != nil {
-			return err
-		}
-		if err := exec("INSERT INTO "+t+" SELECT * FROM "+t+"__rebuild WHERE projection = ?", name); err != nil {
-			return err
-		}
+	if err := replaceBookkeeping(ctx, tx, name, mem); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// swapRenameSQLite swaps a Retargetable projection's new tables in, in one transaction: drop
+// the live tables, rename the new ones, create the live indexes, replace the bookkeeping.
+func swapRenameSQLite(ctx context.Context, conn *sql.Conn, b *build) (err error) {
+	name := b.proj.Name()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if err := lockPosition(ctx, tx, DialectSQLite, name); err != nil {
+		return err
+	}
+	exec := func(q string) error {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+		return nil
+	}
+	for _, t := range b.proj.Tables() {
+		idx, err := sqliteIndexes(ctx, tx, t)
+		if err != nil {
+			return err
+		}
+		if err := exec("DROP TABLE main." + t); err != nil {
+			return err
+		}
+		if err := exec("ALTER TABLE main." + b.renames[t] + " RENAME TO " + t); err != nil {
+			return err
+		}
+		for _, u := range b.uniques[t] {
+			if err := exec("DROP INDEX main." + u); err != nil {
+				return err
+			}
+		}
+		for _, s := range idx {
+			if err := exec(s); err != nil {
+				return err
+			}
+		}
+	}
+	if err := replaceBookkeeping(ctx, tx, name, b.mem); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// swapRenameMySQL swaps a Retargetable projection's new tables in on MariaDB: secondary
+// indexes added, then the bookkeeping written in a transaction of another connection that holds
+// the position lock across the atomic RENAME TABLE of the pinned one (see ReplayAll).
+func swapRenameMySQL(ctx context.Context, db *sql.DB, conn *sql.Conn, b *build) (err error) {
+	name := b.proj.Name()
+	tables := b.proj.Tables()
+	for _, t := range tables {
+		if adds := b.addKeys[t]; len(adds) > 0 {
+			if _, err := conn.ExecContext(ctx, "ALTER TABLE "+b.renames[t]+" "+strings.Join(adds, ", ")); err != nil {
+				return fmt.Errorf("add indexes to %s: %w", b.renames[t], err)
+			}
+		}
+	}
+	// The rebuilt horizon and dead letters, read from the temporary shadows of this connection.
+	pos, err := readRows(ctx, conn, tablePositions+"__rebuild", name)
+	if err != nil {
+		return err
+	}
+	dead, err := readRows(ctx, conn, tableDeadLetters+"__rebuild", name)
+	if err != nil {
+		return err
+	}
+	other, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer other.Close()
+	tx, err := other.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = tx.Rollback()
+		}
+	}()
+	if err := lockPosition(ctx, tx, DialectMySQL, name); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM "+tableStreams+" WHERE projection = ?", name); err != nil {
+		return fmt.Errorf("delete checkpoints: %w", err)
+	}
+	if err := writeCheckpoints(ctx, tx, name, b.mem); err != nil {
+		return err
+	}
+	for _, r := range []struct {
+		table string
+		rows  rowSet
+	}{{tablePositions, pos}, {tableDeadLetters, dead}} {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+r.table+" WHERE projection = ?", name); err != nil {
+			return fmt.Errorf("delete from %s: %w", r.table, err)
+		}
+		if err := InsertRows(ctx, tx, "INSERT INTO "+r.table+" ("+strings.Join(r.rows.cols, ", ")+") VALUES ", "", r.rows.rows); err != nil {
+			return fmt.Errorf("write %s: %w", r.table, err)
+		}
+	}
+	var swap, undo, drop []string
+	for _, t := range tables {
+		old := t + "__ro" + b.suffix
+		swap = append(swap, t+" TO "+old, b.renames[t]+" TO "+t)
+		undo = append(undo, t+" TO "+b.renames[t], old+" TO "+t)
+		drop = append(drop, old)
+	}
+	if _, err := conn.ExecContext(ctx, "SET SESSION lock_wait_timeout = 120"); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, "RENAME TABLE "+strings.Join(swap, ", ")); err != nil {
+		return fmt.Errorf("rename: %w", err)
+	}
+	committed = true
+	if err := tx.Commit(); err != nil {
+		// The tables were swapped, the bookkeeping was not: put the live tables back.
+		if _, uerr := conn.ExecContext(context.WithoutCancel(ctx), "RENAME TABLE "+strings.Join(undo, ", ")); uerr != nil {
+			return fmt.Errorf("commit: %w (and undoing the rename: %v; replay again)", err, uerr)
+		}
+		return fmt.Errorf("commit: %w", err)
+	}
+	b.created = nil
+	if _, err := conn.ExecContext(ctx, "DROP TABLE "+strings.Join(drop, ", ")); err != nil {
+		return fmt.Errorf("drop the old tables: %w", err)
+	}
+	return nil
+}
+
+// rowSet is rows of a table read generically.
+type rowSet struct {
+	cols []string
+	rows [][]any
+}
+
+func readRows(ctx context.Context, conn *sql.Conn, table, name string) (rowSet, error) {
+	var rs rowSet
+	rows, err := conn.QueryContext(ctx, "SELECT * FROM "+table+" WHERE projection = ?", name)
+	if err != nil {
+		return rs, fmt.Errorf("read %s: %w", table, err)
+	}
+	defer rows.Close()
+	if rs.cols, err = rows.Columns(); err != nil {
+		return rs, fmt.Errorf("read %s: %w", table, err)
+	}
+	for rows.Next() {
+		vals := make([]any, len(rs.cols))
+		ptrs := make([]any, len(vals))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return rs, fmt.Errorf("read %s: %w", table, err)
+		}
+		rs.rows = append(rs.rows, vals)
+	}
+	if err := rows.Err(); err != nil {
+		return rs, fmt.Errorf("read %s: %w", table, err)
+	}
+	return rs, nil
 }

@@ -65,11 +65,9 @@ func runReplay(ctx context.Context, cio cliIO, args []string) error {
 		return err
 	}
 	defer st.Close()
-	for _, p := range projs {
-		res, err := projections.ReplayWith(ctx, st.DB, st.Events, p, logger, projections.Options{})
-		if err != nil {
-			return fmt.Errorf("replay %s: %w", p.Name(), err)
-		}
+	// One read of the log for all of them; each is swapped in as soon as all are built.
+	results, err := projections.ReplayAll(ctx, st.DB, st.Events, projs, logger, projections.Options{})
+	for _, res := range results {
 		if *asJSON {
 			if err := writeJSON(cio.stdout, res); err != nil {
 				return err
@@ -78,6 +76,9 @@ func runReplay(ctx context.Context, cio cliIO, args []string) error {
 		}
 		fmt.Fprintf(cio.stdout, "%s: replayed %d events (applied %d, dead letters %d) up to position %d\n",
 			res.Projection, res.Events, res.Applied, res.DeadLetters, res.Position)
+	}
+	if err != nil {
+		return fmt.Errorf("replay: %w", err)
 	}
 	return nil
 }

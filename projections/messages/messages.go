@@ -41,10 +41,27 @@ var Statuses = []string{"queued", "held", "deferred", "delivered", "bounced", "e
 type Projection struct {
 	mu   sync.Mutex
 	bufs map[*sql.Tx]*txBuf
+	// view, events, attempts are the tables written (the live ones, or a replay's new ones).
+	view, events, attempts string
 }
 
 // New returns the projection.
-func New() *Projection { return &Projection{bufs: map[*sql.Tx]*txBuf{}} }
+func New() *Projection {
+	return &Projection{bufs: map[*sql.Tx]*txBuf{}, view: TableView, events: TableEvents, attempts: TableAttempts}
+}
+
+// WithTables returns a projection that reads and writes the tables named by tables (keyed by
+// the live names) instead of the live ones: a replay builds the new model in them
+// (projections.Retargetable). Apply reads only by primary key, so they need no secondary index.
+func (p *Projection) WithTables(tables map[string]string) projections.Projection {
+	q := New()
+	for _, t := range []*string{&q.view, &q.events, &q.attempts} {
+		if n, ok := tables[*t]; ok {
+			*t = n
+		}
+	}
+	return q
+}
 
 func (*Projection) Name() string     { return Name }
 func (*Projection) Tables() []string { return []string{TableView, TableEvents, TableAttempts} }
@@ -95,12 +112,12 @@ func (p *Projection) Discard(tx *sql.Tx) {
 }
 
 // row returns the buffered row of a message, reading it from the database the first time.
-func (b *txBuf) row(ctx context.Context, tx *sql.Tx, id string) (*viewRow, error) {
+func (b *txBuf) row(ctx context.Context, tx *sql.Tx, view, id string) (*viewRow, error) {
 	if r, ok := b.rows[id]; ok {
 		return r, nil
 	}
 	r := &viewRow{}
-	err := tx.QueryRowContext(ctx, `SELECT `+viewInsertColumns+` FROM message_view WHERE message_id = ?`, id).Scan(
+	err := tx.QueryRowContext(ctx, `SELECT `+viewInsertColumns+` FROM `+view+` WHERE message_id = ?`, id).Scan(
 		&r.id, &r.server, &r.status, &r.rcpt, &r.rcptDomain, &r.mailFrom, &r.headerFrom, &r.subject, &r.tag, &r.msgid, &r.size,
 		&r.submission, &r.queuedUS, &r.lastUS, &r.attempts, &r.lastCode, &r.lastReply, &r.bounceReason, &r.bounceClass, &r.heldReason)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -123,7 +140,7 @@ func (p *Projection) Apply(ctx context.Context, tx *sql.Tx, dialect string, rec 
 	if dialect != projections.DialectMySQL && dialect != projections.DialectSQLite {
 		return fmt.Errorf("messages: unknown dialect %q", dialect)
 	}
-	ev, err := events.Decode(env)
+	ev, err := decode(env)
 	if err != nil {
 		return projections.Poison(fmt.Errorf("messages: decode %s: %w", env.ID, err))
 	}
@@ -142,7 +159,7 @@ func (p *Projection) Apply(ctx context.Context, tx *sql.Tx, dialect string, rec 
 			b.order = append(b.order, id)
 		}
 		b.rows[id] = r
-	} else if r, err = b.row(ctx, tx, id); err != nil {
+	} else if r, err = b.row(ctx, tx, p.view, id); err != nil {
 		return err
 	}
 	b.events = append(b.events, []any{id, env.StreamVersion, env.ID, env.Type, at, cut(env.Actor.String(), maxShort), compact(env.Payload)})
@@ -191,10 +208,10 @@ func (p *Projection) Flush(ctx context.Context, tx *sql.Tx, dialect string) erro
 			rows = append(rows, r.values())
 		}
 	}
-	upsert := "INSERT OR REPLACE INTO message_view (" + viewInsertColumns + ") VALUES "
+	upsert := "INSERT OR REPLACE INTO " + p.view + " (" + viewInsertColumns + ") VALUES "
 	tail := ""
 	if dialect == projections.DialectMySQL {
-		upsert = "INSERT INTO message_view (" + viewInsertColumns + ") VALUES "
+		upsert = "INSERT INTO " + p.view + " (" + viewInsertColumns + ") VALUES "
 		var sets []string
 		for _, c := range strings.Split(viewInsertColumns, ",") {
 			c = strings.TrimSpace(c)
@@ -211,14 +228,45 @@ func (p *Projection) Flush(ctx context.Context, tx *sql.Tx, dialect string) erro
 	if err := projections.InsertRows(ctx, tx, upsert, tail, rows); err != nil {
 		return fmt.Errorf("messages: write view: %w", err)
 	}
-	if err := projections.InsertRows(ctx, tx, ins+" INTO message_events (message_id, version, event_id, event_type, occurred_us, actor, payload) VALUES ", "", b.events); err != nil {
+	if err := projections.InsertRows(ctx, tx, ins+" INTO "+p.events+" (message_id, version, event_id, event_type, occurred_us, actor, payload) VALUES ", "", b.events); err != nil {
 		return fmt.Errorf("messages: write timeline: %w", err)
 	}
-	if err := projections.InsertRows(ctx, tx, ins+` INTO message_attempts (message_id, version, attempt, occurred_us, mx_host, ip, tls_version,
+	if err := projections.InsertRows(ctx, tx, ins+" INTO "+p.attempts+` (message_id, version, attempt, occurred_us, mx_host, ip, tls_version,
 		tls_cipher, reply_code, enhanced_code, reply_text, duration_ms, transcript_id, result) VALUES `, "", b.attempts); err != nil {
 		return fmt.Errorf("messages: write attempts: %w", err)
 	}
 	return nil
+}
+
+// Values of the types Apply needs only by type (never written to).
+var (
+	delivered     = &events.MessageDelivered{}
+	released      = &events.MessageReleased{}
+	holdCancelled = &events.MessageHoldCancelled{}
+	expired       = &events.MessageExpired{}
+)
+
+// decode decodes the payload of the event types whose fields Apply reads. Other known types are
+// returned by type only (their payload is not read: the timeline stores it as it is); an unknown
+// type is the decoder's error.
+func decode(env events.Envelope) (events.Event, error) {
+	switch env.Type {
+	case delivered.EventType():
+		return delivered, nil
+	case released.EventType():
+		return released, nil
+	case holdCancelled.EventType():
+		return holdCancelled, nil
+	case expired.EventType():
+		return expired, nil
+	case events.MessageQueued{}.EventType(), events.MessageHeld{}.EventType(), events.MessageAttempted{}.EventType(),
+		events.MessageDeferred{}.EventType(), events.MessageBounced{}.EventType():
+		return events.Decode(env)
+	}
+	if events.SchemaVersion(env.Type) > 0 {
+		return nil, nil
+	}
+	return events.Decode(env)
 }
 
 // compact re-encodes a payload without blanks, so the stored text does not depend on how the
@@ -227,11 +275,33 @@ func compact(p json.RawMessage) string {
 	if len(p) == 0 {
 		return "{}"
 	}
+	if isCompact(p) {
+		return string(p) // what json.Compact would return (or, for invalid JSON, what we return below)
+	}
 	var b bytes.Buffer
 	if err := json.Compact(&b, p); err != nil {
 		return string(p)
 	}
 	return b.String()
+}
+
+// isCompact reports whether p has no white space outside its strings (JSON strings cannot
+// hold raw tabs or line breaks, and a space inside a string is kept by json.Compact).
+func isCompact(p []byte) bool {
+	in, esc := false, false
+	for _, c := range p {
+		switch {
+		case esc:
+			esc = false
+		case in && c == '\\':
+			esc = true
+		case c == '"':
+			in = !in
+		case !in && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return false
+		}
+	}
+	return true
 }
 
 // column limits (the MariaDB column sizes; SQLite keeps the same cut so both agree).

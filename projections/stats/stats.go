@@ -54,10 +54,27 @@ const (
 type Projection struct {
 	mu   sync.Mutex
 	bufs map[*sql.Tx]*txBuf
+	// hourly, messages are the tables written (the live ones, or a replay's new ones).
+	hourly, messages string
 }
 
 // New returns the projection.
-func New() *Projection { return &Projection{bufs: map[*sql.Tx]*txBuf{}} }
+func New() *Projection {
+	return &Projection{bufs: map[*sql.Tx]*txBuf{}, hourly: TableHourly, messages: TableMessages}
+}
+
+// WithTables returns a projection that reads and writes the tables named by tables (keyed by
+// the live names) instead of the live ones: a replay builds the new model in them
+// (projections.Retargetable). Apply reads only by primary key.
+func (p *Projection) WithTables(tables map[string]string) projections.Projection {
+	q := New()
+	for _, t := range []*string{&q.hourly, &q.messages} {
+		if n, ok := tables[*t]; ok {
+			*t = n
+		}
+	}
+	return q
+}
 
 func (*Projection) Name() string     { return Name }
 func (*Projection) Tables() []string { return []string{TableHourly, TableMessages} }
@@ -111,12 +128,12 @@ func (b *txBuf) add(k counterKey) {
 	b.counts[k]++
 }
 
-func (b *txBuf) message(ctx context.Context, tx *sql.Tx, id string) (*msgInfo, error) {
+func (b *txBuf) message(ctx context.Context, tx *sql.Tx, table, id string) (*msgInfo, error) {
 	if m, ok := b.msgs[id]; ok {
 		return m, nil
 	}
 	m := &msgInfo{}
-	err := tx.QueryRowContext(ctx, `SELECT server_id, rcpt_domain, queued_us FROM stats_messages WHERE message_id = ?`, id).Scan(&m.server, &m.domain, &m.queuedUS)
+	err := tx.QueryRowContext(ctx, `SELECT server_id, rcpt_domain, queued_us FROM `+table+` WHERE message_id = ?`, id).Scan(&m.server, &m.domain, &m.queuedUS)
 	if err == sql.ErrNoRows {
 		m = nil // a stream without queued (never written by this binary): counted without a domain
 	} else if err != nil {
@@ -152,7 +169,7 @@ func (p *Projection) Apply(ctx context.Context, tx *sql.Tx, dialect string, rec 
 	if dialect != projections.DialectMySQL && dialect != projections.DialectSQLite {
 		return fmt.Errorf("stats: unknown dialect %q", dialect)
 	}
-	ev, err := events.Decode(env)
+	ev, err := decode(env)
 	if err != nil {
 		return projections.Poison(fmt.Errorf("stats: decode %s: %w", env.ID, err))
 	}
@@ -161,7 +178,7 @@ func (p *Projection) Apply(ctx context.Context, tx *sql.Tx, dialect string, rec 
 	var m *msgInfo
 	switch ev.(type) {
 	case *events.MessageDeferred, *events.MessageExpired, *events.MessageBounced, *events.MessageDelivered:
-		if m, err = b.message(ctx, tx, env.StreamID); err != nil {
+		if m, err = b.message(ctx, tx, p.messages, env.StreamID); err != nil {
 			return err // nothing buffered yet
 		}
 	}
@@ -215,6 +232,36 @@ func (p *Projection) Apply(ctx context.Context, tx *sql.Tx, dialect string, rec 
 	return nil
 }
 
+// Values of the types Apply needs only by type (never written to).
+var (
+	held      = &events.MessageHeld{}
+	deferred  = &events.MessageDeferred{}
+	expired   = &events.MessageExpired{}
+	delivered = &events.MessageDelivered{}
+)
+
+// decode decodes the payload of the event types whose fields Apply reads (queued, bounced).
+// Other known types are returned by type only, without reading their payload; an unknown type
+// is the decoder's error.
+func decode(env events.Envelope) (events.Event, error) {
+	switch env.Type {
+	case held.EventType():
+		return held, nil
+	case deferred.EventType():
+		return deferred, nil
+	case expired.EventType():
+		return expired, nil
+	case delivered.EventType():
+		return delivered, nil
+	case events.MessageQueued{}.EventType(), events.MessageBounced{}.EventType():
+		return events.Decode(env)
+	}
+	if events.SchemaVersion(env.Type) > 0 {
+		return nil, nil
+	}
+	return events.Decode(env)
+}
+
 // Flush writes the transaction's increments and new messages with multi-row statements.
 func (p *Projection) Flush(ctx context.Context, tx *sql.Tx, dialect string) error {
 	p.mu.Lock()
@@ -234,7 +281,7 @@ func (p *Projection) Flush(ctx context.Context, tx *sql.Tx, dialect string) erro
 		tail = ` ON DUPLICATE KEY UPDATE count = count + VALUES(count)`
 		ins = "INSERT IGNORE"
 	}
-	if err := projections.InsertRows(ctx, tx, `INSERT INTO stats_hourly (server_id, hour_us, metric, label, count) VALUES `, tail, rows); err != nil {
+	if err := projections.InsertRows(ctx, tx, `INSERT INTO `+p.hourly+` (server_id, hour_us, metric, label, count) VALUES `, tail, rows); err != nil {
 		return fmt.Errorf("stats: write counters: %w", err)
 	}
 	msgs := make([][]any, 0, len(b.fresh))
@@ -242,7 +289,7 @@ func (p *Projection) Flush(ctx context.Context, tx *sql.Tx, dialect string) erro
 		m := b.msgs[id]
 		msgs = append(msgs, []any{id, m.server, m.domain, m.queuedUS})
 	}
-	if err := projections.InsertRows(ctx, tx, ins+` INTO stats_messages (message_id, server_id, rcpt_domain, queued_us) VALUES `, "", msgs); err != nil {
+	if err := projections.InsertRows(ctx, tx, ins+` INTO `+p.messages+` (message_id, server_id, rcpt_domain, queued_us) VALUES `, "", msgs); err != nil {
 		return fmt.Errorf("stats: write messages: %w", err)
 	}
 	return nil
