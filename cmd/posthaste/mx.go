@@ -96,8 +96,8 @@ func buildMXRole(cfg Config, p *Platform, log *slog.Logger) (role, error) {
 // messageIndex serves the intake's Message-ID lookups from the message view read model.
 type messageIndex struct{ r *messages.Reader }
 
-func (m messageIndex) ByMessageID(ctx context.Context, msgID string, since time.Time, limit int) ([]inbound.IndexedMessage, error) {
-	refs, err := m.r.ByMessageID(ctx, msgID, since, limit)
+func (m messageIndex) ByMessageID(ctx context.Context, msgID string, rcpts []string, since time.Time, limit int) ([]inbound.IndexedMessage, error) {
+	refs, err := m.r.ByMessageID(ctx, msgID, rcpts, since, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -17,14 +17,17 @@ import (
 //
 // Contract:
 //   - ByMessageID returns the messages whose Message-ID header, normalised (angle brackets and
-//     surrounding white space removed, lower case), equals msgID normalised the same way,
-//     queued at or after since, oldest first, at most limit of them. An unknown id gives none.
+//     surrounding white space removed, lower case), equals msgID normalised the same way, and
+//     whose recipient is one of rcpts (case-insensitive; nil or empty: any recipient), queued
+//     at or after since, oldest first, at most limit of them. An unknown id gives none.
+//   - The recipient filter applies before the limit: a submission to many recipients does not
+//     crowd the reported one out.
 //   - Each result carries the message's recipient (lower case), so the caller can check it
 //     against the report before loading anything from the event log.
 //   - The read model lags the log: a message queued an instant ago may be missing. Reports
 //     arrive minutes to days after delivery, so the lag does not matter for this use.
 type MessageIndex interface {
-	ByMessageID(ctx context.Context, msgID string, since time.Time, limit int) ([]IndexedMessage, error)
+	ByMessageID(ctx context.Context, msgID string, rcpts []string, since time.Time, limit int) ([]IndexedMessage, error)
 }
 
 // IndexedMessage is one message found by MessageIndex.

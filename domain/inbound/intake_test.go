@@ -173,8 +173,8 @@ func newFixtureOn(t testing.TB, es domain.EventStore, pol inbound.Policies, view
 // viewIndex adapts the message view reader to the port (as cmd/posthaste does).
 type viewIndex struct{ r *messages.Reader }
 
-func (v viewIndex) ByMessageID(ctx context.Context, id string, since time.Time, limit int) ([]inbound.IndexedMessage, error) {
-	refs, err := v.r.ByMessageID(ctx, id, since, limit)
+func (v viewIndex) ByMessageID(ctx context.Context, id string, rcpts []string, since time.Time, limit int) ([]inbound.IndexedMessage, error) {
+	refs, err := v.r.ByMessageID(ctx, id, rcpts, since, limit)
 	var out []inbound.IndexedMessage
 	for _, r := range refs {
 		out = append(out, inbound.IndexedMessage{ID: r.ID, ServerID: r.ServerID, RcptTo: r.RcptTo})

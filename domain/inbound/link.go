@@ -26,6 +26,9 @@ const (
 // recipients of one submission; a forged report must not fan out without limit).
 const maxCandidates = 1000
 
+// maxReportedNames bounds the addresses of one report looked up by Message-ID.
+const maxReportedNames = 100
+
 var addrInText = regexp.MustCompile(`[A-Za-z0-9._%+=\-]+@[A-Za-z0-9.\-]+`)
 
 // links is what candidates found: the messages, how, and whether only an address match may
@@ -138,27 +141,33 @@ func (in *Intake) load(ctx context.Context, id string) (*message.Message, error)
 }
 
 // byMessageID finds, through the message view (MessageIndex), the messages queued within the
-// lookup window whose Message-ID header is msgID, and keeps those whose recipient is one of
-// the reported recipients (final or original address). Only those are loaded from the log,
-// whose recipient is checked again (the log is the truth, the view a lagging copy).
+// lookup window whose Message-ID header is msgID and whose recipient is one of the reported
+// recipients (final or original address). Only those are loaded from the log, whose
+// recipient is checked again (the log is the truth, the view a lagging copy). When none
+// matches but the Message-ID is ours, the refusal is recorded for the operator.
 func (in *Intake) byMessageID(ctx context.Context, msgID string, rcpts []bounce.Recipient) (links, error) {
 	if normMsgID(msgID) == "" {
 		return links{}, nil
 	}
-	since := in.cfg.Recorder.Now().Add(-in.cfg.LookupWindow)
-	found, err := in.cfg.Messages.ByMessageID(ctx, msgID, since, maxCandidates)
-	if err != nil {
-		return links{}, fmt.Errorf("find message-id %s: %w", msgID, err)
-	}
-	if len(found) == 0 {
-		return links{}, nil
-	}
 	reported := map[string]bool{}
+	var names []string
 	for _, rc := range rcpts {
 		for _, a := range []string{rc.Address, rc.Original} {
-			if a = normAddr(a); a != "" {
+			if a = normAddr(a); a != "" && !reported[a] {
 				reported[a] = true
+				names = append(names, a)
 			}
+		}
+	}
+	since := in.cfg.Recorder.Now().Add(-in.cfg.LookupWindow)
+	var found []IndexedMessage
+	if len(names) > 0 {
+		if len(names) > maxReportedNames {
+			names = names[:maxReportedNames]
+		}
+		var err error
+		if found, err = in.cfg.Messages.ByMessageID(ctx, msgID, names, since, maxCandidates); err != nil {
+			return links{}, fmt.Errorf("find message-id %s: %w", msgID, err)
 		}
 	}
 	var out []*message.Message
@@ -175,8 +184,16 @@ func (in *Intake) byMessageID(ctx context.Context, msgID string, rcpts []bounce.
 		}
 	}
 	if len(out) == 0 {
-		return links{by: "", refused: fmt.Sprintf("the returned Message-ID %s belongs to %d message(s), none addressed to a recipient this report names: "+
-			"not applied (a Message-ID alone does not prove the report is about our message)", trimForLog(msgID), len(found))}, nil
+		// Is it one of our Message-IDs at all? Then the report is refused, not just unknown.
+		known, err := in.cfg.Messages.ByMessageID(ctx, msgID, nil, since, 1)
+		if err != nil {
+			return links{}, fmt.Errorf("find message-id %s: %w", msgID, err)
+		}
+		if len(known) == 0 {
+			return links{}, nil
+		}
+		return links{refused: fmt.Sprintf("the returned Message-ID %s is one of ours, but no message carrying it is addressed to a recipient this report names: "+
+			"not applied (a Message-ID alone does not prove the report is about our message)", trimForLog(msgID))}, nil
 	}
 	return links{msgs: out, by: LinkedByMessageID, strict: true}, nil
 }
