@@ -155,6 +155,9 @@ func runBounceShow(ctx context.Context, cio cliIO, args []string) error {
 		if s.LinkedBy != "" {
 			fmt.Fprintf(w, "linked by   %s\n", s.LinkedBy)
 		}
+		if s.Refused != "" {
+			fmt.Fprintf(w, "refused     %s\n", s.Refused)
+		}
 		if s.Error != "" {
 			fmt.Fprintf(w, "error       %s\n", s.Error)
 		}

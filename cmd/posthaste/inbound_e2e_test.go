@@ -397,6 +397,9 @@ s.quit()
 			for _, r := range reportsOf(t, env, "--status", "unlinked") {
 				if s := showReport(t, env, r.ID); s.Summary != nil && strings.Contains(s.Summary.Refused, "Message-ID") && s.MessageID == "" {
 					forged++
+					if text := mustRun(t, env, "bounce", "show", r.ID); !strings.Contains(text, "refused") || !strings.Contains(text, "unlinked") {
+						t.Errorf("bounce show of the forged DSN does not say it was refused:\n%s", text)
+					}
 				}
 			}
 			if forged != 1 {
