@@ -6,6 +6,10 @@
 # mynetworks, no DKIM) in the same run. Prints one markdown table. Not part of CI.
 #
 # usage: scripts/bench-lifecycle.sh [N] [SESSIONS]
+# env:   BENCH_POSTFIX=0      skip the Postfix half (diagnostic runs)
+#        BENCH_DB_PARAMS=...  extra query parameters of the MariaDB URL, e.g.
+#                             long_query_time=0 to send Posthaste's statements to the slow log
+#        POSTHASTE_PPROF_LISTEN=127.0.0.1:6060 serve /debug/pprof from the worker (see lifecycle.go)
 set -euo pipefail
 N=${1:-10000}
 SESSIONS=${2:-10}
@@ -22,7 +26,7 @@ go build -o "$WORK/phload" ./cmd/phload
 DB=posthaste_bench
 mysql -uroot -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB"
 export POSTHASTE_DATA_DIR=$WORK/data
-export POSTHASTE_DATABASE_URL=mysql://root@127.0.0.1:3306/$DB
+export POSTHASTE_DATABASE_URL=mysql://root@127.0.0.1:3306/$DB${BENCH_DB_PARAMS:+?$BENCH_DB_PARAMS}
 export POSTHASTE_AMQP_URL=amqp://guest:guest@127.0.0.1:5672/
 export POSTHASTE_REDIS_URL=redis://127.0.0.1:6379/0
 export POSTHASTE_SECRET_KEY=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -47,10 +51,13 @@ PASS=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["password"])' 
 $P serve >"$WORK/serve.log" 2>&1 &
 for _ in $(seq 100); do curl -fs http://127.0.0.1:8091/readyz >/dev/null && break; sleep 0.2; done
 
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "date: $(date -u +%F), machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME"), innodb_flush_log_at_trx_commit=$(mysql -N -uroot -e 'select @@innodb_flush_log_at_trx_commit')"
 "$WORK/phload" -header -name "posthaste (production stack, DKIM RSA-2048, STARTTLS+AUTH)" -target 127.0.0.1:2525 \
   -sink $SINK -n "$N" -sessions "$SESSIONS" -user "$USER" -password "$PASS"
+echo "load average after the Posthaste run: $(cut -d' ' -f1-3 /proc/loadavg)"
 kill %1; wait %1 2>/dev/null || true
+[ "${BENCH_POSTFIX:-1}" = 0 ] && exit 0
 
 # --- Postfix (Debian package) as a second instance relaying to the same sink ----------------
 if ! postmulti -l 2>/dev/null | grep -q postfix-bench; then

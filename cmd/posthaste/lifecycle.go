@@ -9,6 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"strconv"
 	"strings"
@@ -51,6 +54,17 @@ type lifecycleDeps struct {
 	suppressions *suppression.Handler
 	access       *access.Access
 	recorder     domain.Recorder
+	// workers are this process's delivery workers (role worker), offered the messages the smtp
+	// role accepts. Set while the roles are built, read only once they run.
+	workers []*dispatch.Worker
+}
+
+// offer hands messages just accepted in this process to its workers, so delivery starts
+// without waiting for the delivery queue projection; without a local worker it only wakes.
+func (d *lifecycleDeps) offer(ids []string) {
+	for _, w := range d.workers {
+		w.Offer(ids...)
+	}
 }
 
 func newLifecycleDeps(cfg Config, p *Platform) (*lifecycleDeps, error) {
@@ -122,7 +136,7 @@ func buildSMTPRole(cfg Config, p *Platform, deps *lifecycleDeps, log *slog.Logge
 		TLS:               &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
 		AllowInsecureAuth: cfg.SMTPAllowInsecureAuth,
 		MaxMessageBytes:   cfg.MaxMessageSize,
-		Submitter:         wakingSubmitter{h: h, wake: p.wakeWorkers},
+		Submitter:         wakingSubmitter{h: h, wake: p.wakeWorkers, offer: deps.offer},
 		Authenticator:     deps.access,
 		Limiter:           limiter,
 		Logger:            log,
@@ -147,16 +161,23 @@ const (
 	authFailureWindow = 10 * time.Minute
 )
 
-// wakingSubmitter nudges the local workers after an acceptance, so delivery starts at once.
+// wakingSubmitter hands the messages of an acceptance to the local workers, so delivery starts
+// at once, and wakes the others.
 type wakingSubmitter struct {
-	h    *submission.Handler
-	wake func()
+	h     *submission.Handler
+	wake  func()
+	offer func(ids []string)
 }
 
 func (w wakingSubmitter) Submit(ctx context.Context, s submission.Submission) (submission.Result, error) {
 	res, err := w.h.Submit(ctx, s)
-	if err == nil && w.wake != nil {
-		w.wake()
+	if err == nil {
+		if w.offer != nil {
+			w.offer(res.MessageIDs)
+		}
+		if w.wake != nil {
+			w.wake()
+		}
 	}
 	return res, err
 }
@@ -212,15 +233,44 @@ func buildWorkerRole(cfg Config, p *Platform, deps *lifecycleDeps, log *slog.Log
 		return role{}, err
 	}
 	p.addWaker(w.Wake)
+	deps.workers = append(deps.workers, w)
 	mh, err := message.NewHandler(p.Events, deps.recorder)
 	if err != nil {
 		return role{}, err
 	}
 	return role{"worker", func(ctx context.Context) error {
 		defer client.Close()
+		if addr := os.Getenv("POSTHASTE_PPROF_LISTEN"); addr != "" {
+			stop, err := servePprof(addr, log)
+			if err != nil {
+				return err
+			}
+			defer stop()
+		}
 		go message.RunHoldExpiry(ctx, queue, mh, time.Minute, log)
 		return w.Run(ctx)
 	}}, nil
+}
+
+// servePprof serves net/http/pprof on addr, for profiling a worker under load. It is off unless
+// POSTHASTE_PPROF_LISTEN names an address (keep it on loopback: profiles reveal memory).
+func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("worker: POSTHASTE_PPROF_LISTEN: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("worker: pprof listener stopped", "error", err)
+		}
+	}()
+	return func() { srv.Close() }, nil
 }
 
 // classifyReply adapts the one reply classifier (domain/bounce) to the delivery decider.

@@ -27,12 +27,15 @@ import (
 // Contract: Due returns ids of messages whose next attempt is due at now and that nobody holds a
 // live claim on. Claim returns the subset of ids it claimed for owner until now+ttl; a claim
 // whose time passed is taken over; two owners never both hold one id. Extend renews owner's
-// claims. Release drops claims.
+// claims. Release drops owner's claims; released maps each id to the stream version of the last
+// event its attempt recorded (0 = none): until the queue has applied that version (or until
+// settleUntil), Due does not list the message again, so a queue that lags behind the stream does
+// not make workers claim and re-read messages that have nothing left to do.
 type Queue interface {
 	Due(ctx context.Context, now time.Time, limit int) ([]string, error)
 	Claim(ctx context.Context, ids []string, owner string, now time.Time, ttl time.Duration) ([]string, error)
 	Extend(ctx context.Context, ids []string, owner string, now time.Time, ttl time.Duration) error
-	Release(ctx context.Context, ids []string, owner string) error
+	Release(ctx context.Context, released map[string]int64, owner string, now, settleUntil time.Time) error
 }
 
 // Bodies reads stored message bodies.
@@ -66,6 +69,14 @@ type Transcripts interface {
 	SaveTranscript(ctx context.Context, messageID string, attempt int, text string) (string, error)
 }
 
+// AttemptRecorder is implemented by transcript stores that are also the event store: they
+// record an attempt's transcript and its events in one transaction (one durable commit per
+// attempt instead of two). A conflict is a *domain.ConflictError and writes nothing.
+type AttemptRecorder interface {
+	TranscriptID(messageID string, attempt int) string
+	AppendWithTranscript(ctx context.Context, messageID string, attempt int, text string, envs ...events.Envelope) error
+}
+
 // Suppressor records that a server must not mail an address again (after a hard bounce).
 type Suppressor interface {
 	Suppress(ctx context.Context, serverID, address, reason, causedBy string, c domain.Cause) error
@@ -79,7 +90,7 @@ type Config struct {
 	Bodies       Bodies
 	Signer       Signer // nil = no signing
 	Sender       Sender
-	Transcripts  Transcripts // nil = transcripts are not kept
+	Transcripts  Transcripts // nil = transcripts are not kept; an AttemptRecorder writes them with the events
 	Suppressor   Suppressor  // nil = no suppression on hard bounce
 	Decider      *delivery.Decider
 	Recorder     domain.Recorder
@@ -101,8 +112,12 @@ type Worker struct {
 	wake chan struct{}
 
 	doneMu   sync.Mutex
-	done     []string        // attempted ids whose claims are not released yet
-	inflight map[string]bool // claimed ids whose attempt runs: their claims are renewed
+	done     map[string]int64 // attempted ids whose claims are not released yet → version recorded
+	inflight map[string]bool  // claimed ids whose attempt runs: their claims are renewed
+
+	offerMu sync.Mutex
+	offered []string  // ids of messages just accepted in this process, not yet claimed
+	lastDue time.Time // when poll last asked the queue
 
 	mu     sync.Mutex
 	signed map[string]signedBody // body id → signed bytes: a body is signed once, not per recipient
@@ -115,6 +130,10 @@ type signedBody struct {
 }
 
 const signedCacheSize = 256
+
+// maxOffered bounds the ids waiting in Offer; beyond it offers are dropped (the queue lists those
+// messages once its projection has applied them).
+const maxOffered = 4096
 
 // New refuses incomplete wiring.
 func New(cfg Config) (*Worker, error) {
@@ -152,7 +171,7 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 200 * time.Millisecond
 	}
-	return &Worker{cfg: cfg, wake: make(chan struct{}, 1), signed: map[string]signedBody{}, inflight: map[string]bool{}}, nil
+	return &Worker{cfg: cfg, wake: make(chan struct{}, 1), signed: map[string]signedBody{}, inflight: map[string]bool{}, done: map[string]int64{}}, nil
 }
 
 // Wake makes the worker look for due messages now (e.g. after an acceptance in this process).
@@ -161,6 +180,37 @@ func (w *Worker) Wake() {
 	case w.wake <- struct{}{}:
 	default:
 	}
+}
+
+// Offer hands the worker messages just accepted in this process (their message.queued is
+// committed), so it can claim and attempt them at once instead of waiting for the delivery queue
+// projection to apply the events (outbox → relay → bus → runner). It is only a hint: the claim
+// still decides who attempts a message, the attempt reads the stream to decide what to do, and a
+// message offered to a worker that dies is attempted from the queue once the claim lapsed.
+func (w *Worker) Offer(ids ...string) {
+	if len(ids) == 0 {
+		return
+	}
+	w.offerMu.Lock()
+	n := min(len(ids), maxOffered-len(w.offered))
+	if n > 0 {
+		w.offered = append(w.offered, ids[:n]...)
+	}
+	w.offerMu.Unlock()
+	w.Wake()
+}
+
+// takeOffered returns up to n offered ids, oldest first.
+func (w *Worker) takeOffered(n int) []string {
+	w.offerMu.Lock()
+	defer w.offerMu.Unlock()
+	n = min(n, len(w.offered))
+	ids := append([]string(nil), w.offered[:n]...)
+	w.offered = w.offered[n:]
+	if len(w.offered) == 0 {
+		w.offered = nil
+	}
+	return ids
 }
 
 // Run polls the queue until ctx ends, then waits for the attempts in flight to be recorded.
@@ -193,17 +243,35 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
-// poll claims up to the free concurrency and starts an attempt for each claimed message.
+// poll claims up to the free concurrency and starts an attempt for each claimed message: offered
+// messages first, then due ones from the queue. The queue is asked at least every PollInterval
+// even while offers keep the worker busy, so retries and older work are not starved.
 func (w *Worker) poll(ctx, work context.Context, sem chan struct{}, wg *sync.WaitGroup) (int, error) {
 	free := cap(sem) - len(sem)
-	if free == 0 {
+	// Claim in batches (one transaction each) rather than one message per round trip: wait
+	// until a quarter of the slots are free, unless nothing at all is running.
+	if free == 0 || (free < max(1, cap(sem)/4) && len(sem) > 0) {
 		return 0, nil
 	}
 	w.releaseFinished(ctx)
 	now := w.cfg.Recorder.Now()
-	ids, err := w.cfg.Queue.Due(ctx, now, free)
-	if err != nil || len(ids) == 0 {
-		return 0, err
+	askQueue := now.Sub(w.lastDue) >= w.cfg.PollInterval
+	want := free
+	if askQueue {
+		want = max(1, free/2) // leave room for due work
+	}
+	ids := w.skipRunning(w.takeOffered(want))
+	if askQueue || len(ids) == 0 {
+		w.lastDue = now
+		due, err := w.cfg.Queue.Due(ctx, now, free-len(ids))
+		if err != nil {
+			w.unoffer(ids)
+			return 0, err
+		}
+		ids = w.skipRunning(append(ids, due...))
+	}
+	if len(ids) == 0 {
+		return 0, nil
 	}
 	got, err := w.cfg.Queue.Claim(ctx, ids, w.cfg.Owner, now, w.cfg.ClaimTTL)
 	if err != nil {
@@ -230,22 +298,58 @@ func (w *Worker) poll(ctx, work context.Context, sem chan struct{}, wg *sync.Wai
 					w.Wake()
 				}
 			}()
-			if err := w.Attempt(work, id); err != nil {
+			v, err := w.attempt(work, id)
+			switch {
+			case errors.Is(err, ErrLostRace):
+				w.cfg.Logger.Warn("dispatch: attempt lost the race", "message_id", id)
+			case err != nil:
 				w.cfg.Logger.Error("dispatch: attempt failed", "message_id", id, "error", err)
 			}
-			w.finished(id)
+			w.finished(id, v)
 		}(id)
 	}
 	return len(got), nil
 }
 
+// skipRunning drops duplicates and ids this worker is attempting or has not released yet: Claim
+// returns ids the owner already holds, and a second attempt of one of them must not start.
+func (w *Worker) skipRunning(ids []string) []string {
+	w.doneMu.Lock()
+	defer w.doneMu.Unlock()
+	seen := make(map[string]bool, len(ids))
+	out := ids[:0]
+	for _, id := range ids {
+		if seen[id] || w.inflight[id] {
+			continue
+		}
+		if _, unreleased := w.done[id]; unreleased {
+			continue
+		}
+		seen[id] = true
+		out = append(out, id)
+	}
+	return out
+}
+
+// unoffer puts back offered ids a failed poll took.
+func (w *Worker) unoffer(ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	w.offerMu.Lock()
+	if len(w.offered)+len(ids) <= maxOffered {
+		w.offered = append(ids, w.offered...)
+	}
+	w.offerMu.Unlock()
+}
+
 // finished queues a claim for release: claims are dropped in one statement per poll cycle
 // rather than one transaction per message. Until then the claim keeps other workers away from a
 // message whose new events the queue read model may not have applied yet.
-func (w *Worker) finished(id string) {
+func (w *Worker) finished(id string, version int64) {
 	w.doneMu.Lock()
 	delete(w.inflight, id)
-	w.done = append(w.done, id)
+	w.done[id] = version
 	w.doneMu.Unlock()
 }
 
@@ -275,12 +379,15 @@ func (w *Worker) renewClaims(ctx context.Context) {
 func (w *Worker) releaseFinished(ctx context.Context) {
 	w.doneMu.Lock()
 	ids := w.done
-	w.done = nil
+	if len(ids) > 0 {
+		w.done = map[string]int64{}
+	}
 	w.doneMu.Unlock()
 	if len(ids) == 0 {
 		return
 	}
-	if err := w.cfg.Queue.Release(ctx, ids, w.cfg.Owner); err != nil {
+	now := w.cfg.Recorder.Now()
+	if err := w.cfg.Queue.Release(ctx, ids, w.cfg.Owner, now, now.Add(w.cfg.ClaimTTL)); err != nil {
 		// The claims expire on their own after ClaimTTL.
 		w.cfg.Logger.Warn("dispatch: release claims", "count", len(ids), "error", err)
 	}
@@ -292,25 +399,38 @@ var ErrLostRace = errors.New("dispatch: another worker recorded this attempt")
 // Attempt runs one delivery attempt of a claimed message and records it. The caller holds
 // the claim.
 func (w *Worker) Attempt(ctx context.Context, id string) error {
+	_, err := w.attempt(ctx, id)
+	return err
+}
+
+// attempt is Attempt; it also returns the stream version of the last event it recorded (0 when
+// it recorded nothing), which the claim's release hands to the queue.
+func (w *Worker) attempt(ctx context.Context, id string) (int64, error) {
 	recs, err := w.cfg.Store.ReadStream(ctx, events.StreamMessage, id, 1)
 	if err != nil {
-		return fmt.Errorf("read %s: %w", id, err)
+		return 0, fmt.Errorf("read %s: %w", id, err)
 	}
 	m, err := message.Load(recs)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	now := w.cfg.Recorder.Now()
 	if !m.Deliverable(now) {
-		return nil // the queue lagged behind the stream: nothing to do
+		// The queue lagged behind the stream: nothing to do. Hand the stream's version to the
+		// release so the message is not listed again before the queue caught up.
+		return m.Version, nil
 	}
 	body, sigs, err := w.body(ctx, m)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	attempt := m.Attempts + 1
 	res := w.cfg.Sender.Send(ctx, Envelope{MessageID: id, MailFrom: m.Queued.MailFrom, RcptTo: m.Queued.RcptTo, Body: body})
-	if w.cfg.Transcripts != nil && res.Transcript != "" {
+	recorder, withEvents := w.cfg.Transcripts.(AttemptRecorder)
+	withEvents = withEvents && res.Transcript != ""
+	if withEvents {
+		res.TranscriptID = recorder.TranscriptID(id, attempt)
+	} else if w.cfg.Transcripts != nil && res.Transcript != "" {
 		tid, err := w.cfg.Transcripts.SaveTranscript(ctx, id, attempt, res.Transcript)
 		if err != nil {
 			w.cfg.Logger.Warn("dispatch: transcript not stored", "message_id", id, "error", err)
@@ -320,7 +440,7 @@ func (w *Worker) Attempt(ctx context.Context, id string) error {
 	}
 	d, err := w.cfg.Decider.Decide(attempt, w.cfg.Recorder.Now(), res)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	var evs []events.Event
 	if !m.Signed && len(sigs) > 0 {
@@ -335,13 +455,18 @@ func (w *Worker) Attempt(ctx context.Context, id string) error {
 	}
 	envs, err := w.cfg.Recorder.Envelopes(events.StreamMessage, id, m.ServerID, m.Version, cause, evs...)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if err := w.cfg.Store.Append(ctx, envs...); err != nil {
+	if withEvents {
+		err = recorder.AppendWithTranscript(ctx, id, attempt, res.Transcript, envs...)
+	} else {
+		err = w.cfg.Store.Append(ctx, envs...)
+	}
+	if err != nil {
 		if domain.IsConflict(err) {
-			return ErrLostRace
+			return 0, ErrLostRace
 		}
-		return fmt.Errorf("record attempt %d of %s: %w", attempt, id, err)
+		return 0, fmt.Errorf("record attempt %d of %s: %w", attempt, id, err)
 	}
 	if w.cfg.Observer != nil {
 		w.cfg.Observer.Attempted(d.Outcome, res.Duration)
@@ -352,7 +477,7 @@ func (w *Worker) Attempt(ctx context.Context, id string) error {
 			w.cfg.Logger.Warn("dispatch: suppression not recorded", "message_id", id, "error", err)
 		}
 	}
-	return nil
+	return envs[len(envs)-1].StreamVersion, nil
 }
 
 // body returns the bytes to send, signed once per body id and shared by its recipients.

@@ -11,7 +11,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/posthaste/posthaste/events"
@@ -49,27 +51,35 @@ func (Projection) Apply(ctx context.Context, tx *sql.Tx, dialect string, rec eve
 		_, err := tx.ExecContext(ctx, q, args...)
 		return err
 	}
+	v := env.StreamVersion
 	switch e := ev.(type) {
 	case *events.MessageQueued:
 		return exec(insertIgnore(dialect)+` INTO delivery_queue
-			(message_id, server_id, rcpt_domain, body_id, status, attempts, next_attempt_us, queued_us)
-			VALUES (?, ?, ?, ?, ?, 0, ?, ?)`,
-			env.StreamID, env.Server(), domainOf(e.RcptTo), e.BodyID, StatusQueued, at, at)
+			(message_id, server_id, rcpt_domain, body_id, status, attempts, next_attempt_us, queued_us, version)
+			VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)`,
+			env.StreamID, env.Server(), domainOf(e.RcptTo), e.BodyID, StatusQueued, at, at, v)
 	case *events.MessageHeld:
-		return exec(`UPDATE delivery_queue SET status = ?, hold_expires_us = ? WHERE message_id = ?`,
-			StatusHeld, e.Expires.UTC().UnixMicro(), env.StreamID)
+		return exec(`UPDATE delivery_queue SET status = ?, hold_expires_us = ?, next_attempt_us = ?, version = ? WHERE message_id = ?`,
+			StatusHeld, e.Expires.UTC().UnixMicro(), heldNextAttempt, v, env.StreamID)
 	case *events.MessageReleased:
-		return exec(`UPDATE delivery_queue SET status = ?, next_attempt_us = ?, hold_expires_us = 0 WHERE message_id = ?`, StatusQueued, at, env.StreamID)
+		return exec(`UPDATE delivery_queue SET status = ?, next_attempt_us = ?, hold_expires_us = 0, version = ? WHERE message_id = ?`,
+			StatusQueued, at, v, env.StreamID)
 	case *events.MessageAttempted:
-		return exec(`UPDATE delivery_queue SET attempts = ? WHERE message_id = ?`, e.Attempt, env.StreamID)
+		return exec(`UPDATE delivery_queue SET attempts = ?, version = ? WHERE message_id = ?`, e.Attempt, v, env.StreamID)
 	case *events.MessageDeferred:
-		return exec(`UPDATE delivery_queue SET status = ?, attempts = ?, next_attempt_us = ? WHERE message_id = ?`,
-			StatusDeferred, e.Attempt, e.NextAttemptAt.UTC().UnixMicro(), env.StreamID)
+		return exec(`UPDATE delivery_queue SET status = ?, attempts = ?, next_attempt_us = ?, version = ? WHERE message_id = ?`,
+			StatusDeferred, e.Attempt, e.NextAttemptAt.UTC().UnixMicro(), v, env.StreamID)
 	case *events.MessageDelivered, *events.MessageBounced, *events.MessageExpired, *events.MessageHoldCancelled:
 		return exec(`DELETE FROM delivery_queue WHERE message_id = ?`, env.StreamID)
 	}
+	// Other message events (signed, …) leave the row alone: an attempt always ends with an
+	// outcome (deferred, delivered, …) that sets the version a settled claim waits for.
 	return nil
 }
+
+// heldNextAttempt is a held row's next attempt: never, until released, so Due's index range
+// (next_attempt_us <= now) never walks over held messages.
+const heldNextAttempt = math.MaxInt64
 
 func insertIgnore(dialect string) string {
 	if dialect == "sqlite" {
@@ -89,7 +99,11 @@ func domainOf(addr string) string {
 type Queue struct {
 	db      *sql.DB
 	dialect string
+	gcAt    atomic.Int64 // unix micros of the last sweep of lapsed settled claims
 }
+
+// gcEvery spaces the sweeps of lapsed settled claims.
+const gcEvery = 10 * time.Second
 
 // NewQueue refuses a nil database.
 func NewQueue(db *sql.DB, dialect string) (*Queue, error) {
@@ -99,14 +113,20 @@ func NewQueue(db *sql.DB, dialect string) (*Queue, error) {
 	return &Queue{db: db, dialect: dialect}, nil
 }
 
-// Due lists up to limit messages whose next attempt is at or before now and that nobody holds
-// a live lease on, oldest first.
+// Due lists up to limit messages whose next attempt is at or before now, oldest first, that
+// nobody holds a live claim on and whose row is not behind a settled claim (an attempt recorded
+// on the stream that the queue has not applied yet: listing it again would only make a worker
+// claim it, read its stream and find nothing to do).
+//
+// It walks delivery_queue_next in next-attempt order and stops after limit rows: held rows sit
+// at the end of that index, so a backlog of held or future work costs nothing.
 func (q *Queue) Due(ctx context.Context, now time.Time, limit int) ([]string, error) {
 	nowUS := now.UTC().UnixMicro()
 	rows, err := q.db.QueryContext(ctx, `SELECT d.message_id FROM delivery_queue d
 		LEFT JOIN delivery_leases l ON l.message_id = d.message_id AND l.until_us >= ?
-		WHERE d.status IN (?, ?) AND d.next_attempt_us <= ? AND l.message_id IS NULL
-		ORDER BY d.next_attempt_us LIMIT ?`, nowUS, StatusQueued, StatusDeferred, nowUS, limit)
+			AND (l.owner <> '' OR l.settle_version > d.version)
+		WHERE d.next_attempt_us <= ? AND d.status IN (?, ?) AND l.message_id IS NULL
+		ORDER BY d.next_attempt_us LIMIT ?`, nowUS, nowUS, StatusQueued, StatusDeferred, limit)
 	if err != nil {
 		return nil, fmt.Errorf("deliveryqueue: due: %w", err)
 	}
@@ -123,7 +143,8 @@ func (q *Queue) Due(ctx context.Context, now time.Time, limit int) ([]string, er
 }
 
 // Claim takes leases on ids for owner until now+ttl; it returns the ids it got. A lease whose
-// time has passed (its holder died) is taken over. Two owners never both get one id.
+// time has passed (its holder died) or that was released (settled) is taken over. Two owners
+// never both get one id.
 func (q *Queue) Claim(ctx context.Context, ids []string, owner string, now time.Time, ttl time.Duration) ([]string, error) {
 	nowUS, untilUS := now.UTC().UnixMicro(), now.Add(ttl).UTC().UnixMicro()
 	if len(ids) == 0 {
@@ -134,13 +155,13 @@ func (q *Queue) Claim(ctx context.Context, ids []string, owner string, now time.
 		return nil, fmt.Errorf("deliveryqueue: claim: %w", err)
 	}
 	defer tx.Rollback()
-	ph := strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")
+	ph := placeholders(len(ids))
 	args := make([]any, 0, len(ids)+1)
 	args = append(args, nowUS)
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM delivery_leases WHERE until_us < ? AND message_id IN (`+ph+`)`, args...); err != nil {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM delivery_leases WHERE (until_us < ? OR owner = '') AND message_id IN (`+ph+`)`, args...); err != nil {
 		return nil, fmt.Errorf("deliveryqueue: claim: %w", err)
 	}
 	vals := strings.TrimSuffix(strings.Repeat("(?, ?, ?),", len(ids)), ",")
@@ -172,33 +193,69 @@ func (q *Queue) Claim(ctx context.Context, ids []string, owner string, now time.
 	return got, tx.Commit()
 }
 
+func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
+
 // Extend renews owner's leases on ids until now+ttl (a worker still attempting them).
 func (q *Queue) Extend(ctx context.Context, ids []string, owner string, now time.Time, ttl time.Duration) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	ph := strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")
 	args := []any{now.Add(ttl).UTC().UnixMicro(), owner}
 	for _, id := range ids {
 		args = append(args, id)
 	}
-	if _, err := q.db.ExecContext(ctx, `UPDATE delivery_leases SET until_us = ? WHERE owner = ? AND message_id IN (`+ph+`)`, args...); err != nil {
+	if _, err := q.db.ExecContext(ctx, `UPDATE delivery_leases SET until_us = ? WHERE owner = ? AND message_id IN (`+placeholders(len(ids))+`)`, args...); err != nil {
 		return fmt.Errorf("deliveryqueue: extend: %w", err)
 	}
 	return nil
 }
 
-// Release drops owner's leases on ids (after the attempt was recorded).
-func (q *Queue) Release(ctx context.Context, ids []string, owner string) error {
-	if len(ids) == 0 {
+// Release drops owner's claims. released maps each id to the stream version of the last event
+// its attempt recorded (0: nothing recorded). A claim released with a version is settled, not
+// deleted: it no longer keeps any worker from claiming the message, but Due does not list the
+// message until the queue has applied that version, or until settleUntil at the latest (a
+// projection that fell far behind). Settled claims past settleUntil are deleted here too.
+func (q *Queue) Release(ctx context.Context, released map[string]int64, owner string, now, settleUntil time.Time) error {
+	if len(released) == 0 {
 		return nil
 	}
-	ph := strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")
-	args := []any{owner}
-	for _, id := range ids {
-		args = append(args, id)
+	var drop []any
+	var settle []string
+	var cases strings.Builder
+	var caseArgs []any
+	for id, v := range released {
+		if v <= 0 {
+			drop = append(drop, id)
+			continue
+		}
+		settle = append(settle, id)
+		cases.WriteString(" WHEN ? THEN ?")
+		caseArgs = append(caseArgs, id, v)
 	}
-	if _, err := q.db.ExecContext(ctx, `DELETE FROM delivery_leases WHERE owner = ? AND message_id IN (`+ph+`)`, args...); err != nil {
+	if len(drop) > 0 {
+		args := append([]any{owner}, drop...)
+		if _, err := q.db.ExecContext(ctx, `DELETE FROM delivery_leases WHERE owner = ? AND message_id IN (`+placeholders(len(drop))+`)`, args...); err != nil {
+			return fmt.Errorf("deliveryqueue: release: %w", err)
+		}
+	}
+	if len(settle) > 0 {
+		args := append([]any{settleUntil.UTC().UnixMicro()}, caseArgs...)
+		args = append(args, owner)
+		for _, id := range settle {
+			args = append(args, id)
+		}
+		if _, err := q.db.ExecContext(ctx, `UPDATE delivery_leases SET owner = '', until_us = ?,
+			settle_version = CASE message_id`+cases.String()+` ELSE settle_version END
+			WHERE owner = ? AND message_id IN (`+placeholders(len(settle))+`)`, args...); err != nil {
+			return fmt.Errorf("deliveryqueue: release: %w", err)
+		}
+	}
+	// Settled claims whose time passed hide nothing any more (delivery_leases_owner finds them).
+	nowUS := now.UTC().UnixMicro()
+	if last := q.gcAt.Load(); nowUS-last < gcEvery.Microseconds() || !q.gcAt.CompareAndSwap(last, nowUS) {
+		return nil
+	}
+	if _, err := q.db.ExecContext(ctx, `DELETE FROM delivery_leases WHERE owner = '' AND until_us < ?`, now.UTC().UnixMicro()); err != nil {
 		return fmt.Errorf("deliveryqueue: release: %w", err)
 	}
 	return nil

@@ -165,3 +165,75 @@ func TestQueueDueClaimAndHoldExpiry(t *testing.T) {
 		})
 	}
 }
+
+// A worker that recorded an attempt releases its claim with the stream version it wrote: the
+// message is not listed as due again until the queue applied that version (or the settle time
+// passed), so a lagging queue does not make workers re-claim messages with nothing left to do.
+func TestReleasedClaimWaitsForTheQueue(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			b := open(t)
+			now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+			rec := domain.Recorder{Clock: func() time.Time { return now }}
+			cause := domain.Cause{Actor: events.Actor{Type: events.ActorSystem, ID: "dispatch"}}
+			add := func(id string, from int64, evs ...events.Event) {
+				t.Helper()
+				envs, err := rec.Envelopes(events.StreamMessage, id, "acme/main", from, cause, evs...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := b.store.Append(ctx, envs...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			q := events.MessageQueued{RcptTo: "a@remote.test", BodyID: "b1"}
+			add("m-retry", 0, q)
+			add("m-done", 0, q)
+			add("m-noop", 0, q)
+			pos := feed(t, b, 0)
+			queue, err := deliveryqueue.NewQueue(b.db, b.dialect)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := []string{"m-retry", "m-done", "m-noop"}
+			if got, err := queue.Claim(ctx, ids, "worker-a", now, time.Minute); err != nil || len(got) != 3 {
+				t.Fatalf("claimed %v, %v", got, err)
+			}
+			// worker-a records a deferral due at once (m-retry) and a delivery (m-done); m-noop
+			// records nothing.
+			add("m-retry", 1, events.MessageAttempted{Attempt: 1}, events.MessageDeferred{Attempt: 1, NextAttemptAt: now})
+			add("m-done", 1, events.MessageAttempted{Attempt: 1}, events.MessageDelivered{})
+			if err := queue.Release(ctx, map[string]int64{"m-retry": 3, "m-done": 3, "m-noop": 0}, "worker-a", now, now.Add(time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			if due, err := queue.Due(ctx, now, 10); err != nil || len(due) != 1 || due[0] != "m-noop" {
+				t.Fatalf("due before the queue applied the attempts = %v, %v; want only m-noop", due, err)
+			}
+			// A settled claim is not a claim: another worker may take the message.
+			if got, _ := queue.Claim(ctx, []string{"m-retry"}, "worker-b", now, time.Minute); len(got) != 1 {
+				t.Fatalf("worker-b could not claim a released message: %v", got)
+			}
+			if err := queue.Release(ctx, map[string]int64{"m-retry": 3}, "worker-b", now, now.Add(time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			// The settle time bounds the wait when the queue lags for good.
+			if due, _ := queue.Due(ctx, now.Add(2*time.Minute), 10); len(due) != 3 {
+				t.Fatalf("due after the settle time = %v; want all three", due)
+			}
+			feed(t, b, pos)
+			due, err := queue.Due(ctx, now, 10)
+			if err != nil || len(due) != 2 {
+				t.Fatalf("due after the queue applied the attempts = %v, %v; want m-retry and m-noop", due, err)
+			}
+			// Lapsed settled claims are swept by a later release.
+			if err := queue.Release(ctx, map[string]int64{"m-noop": 0}, "nobody", now.Add(2*time.Minute), now.Add(3*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			var n int
+			if err := b.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM delivery_leases`).Scan(&n); err != nil || n != 0 {
+				t.Fatalf("leases left after the sweep: %d, %v", n, err)
+			}
+		})
+	}
+}
