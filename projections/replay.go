@@ -414,8 +414,18 @@ func (b *build) createTable(ctx context.Context, conn *sql.Conn, dialect, table 
 	if err := conn.QueryRowContext(ctx, `SELECT sql FROM main.sqlite_master WHERE type = 'table' AND name = ?`, table).Scan(&ddl); err != nil {
 		return fmt.Errorf("create %s: read definition: %w", nt, err)
 	}
-	rest, ok := strings.CutPrefix(ddl, "CREATE TABLE "+table)
-	if !ok || rest == "" || (rest[0] != ' ' && rest[0] != '(') {
+	// The name is bare, or quoted once SQLite has rewritten the definition (ALTER TABLE RENAME).
+	rest, ok := strings.CutPrefix(ddl, "CREATE TABLE ")
+	if ok {
+		ok = false
+		for _, n := range []string{table, `"` + table + `"`, "`" + table + "`", "[" + table + "]"} {
+			if r, found := strings.CutPrefix(rest, n); found && r != "" && (r[0] == ' ' || r[0] == '(') {
+				rest, ok = r, true
+				break
+			}
+		}
+	}
+	if !ok {
 		return fmt.Errorf("create %s: unexpected definition %q", nt, ddl)
 	}
 	if err := exec("CREATE TABLE main." + nt + rest); err != nil {
@@ -434,6 +444,9 @@ func (b *build) createTable(ctx context.Context, conn *sql.Conn, dialect, table 
 		}
 		rest = strings.TrimPrefix(rest, "IF NOT EXISTS ")
 		iname, on, ok := strings.Cut(rest, " ON "+table)
+		if !ok {
+			iname, on, ok = strings.Cut(rest, ` ON "`+table+`"`)
+		}
 		if !ok {
 			return fmt.Errorf("create %s: unexpected index definition %q", nt, s)
 		}
