@@ -16,6 +16,17 @@ import (
 // far stamped, bounded so that a call on a large backlog stays short.
 const stampAhead = maxStampRounds * stampBatch
 
+// unstampedQuery reads the oldest committed unstamped events. FORCE INDEX: left alone, the
+// optimizer scans the primary key (every event ever stamped) or filesorts the whole backlog
+// from UNIQUE(position); ORDER BY seq (not position, seq) keeps the ordered ref scan on
+// events_unstamped, which stops after LIMIT entries (TestStampingReadsOnlyTheBatch).
+const unstampedQuery = `SELECT seq FROM events FORCE INDEX (events_unstamped)
+	WHERE position IS NULL ORDER BY seq LIMIT ?`
+
+// pendingQuery reads stamped outbox entries past a position, on outbox_position.
+const pendingQuery = `SELECT o.position, e.data FROM outbox o JOIN events e ON e.id = o.event_id
+	WHERE o.position > ? ORDER BY o.position LIMIT ?`
+
 // errStampRace means another relay stamped some of the same events first; the round is retried.
 var errStampRace = errors.New("another relay stamped concurrently")
 
@@ -71,9 +82,7 @@ func (s *Store) PendingAfter(ctx context.Context, after int64, limit int) ([]eve
 
 // readPending reads up to limit stamped outbox entries above after, in position order.
 func (s *Store) readPending(ctx context.Context, after int64, limit int) ([]events.Record, error) {
-	rows, err := s.db.QueryContext(ctx,
-		`SELECT o.position, e.data FROM outbox o JOIN events e ON e.id = o.event_id
-		 WHERE o.position > ? ORDER BY o.position LIMIT ?`, after, limit)
+	rows, err := s.db.QueryContext(ctx, pendingQuery, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("mariadb: pending: %w", err)
 	}
@@ -132,12 +141,7 @@ func (s *Store) stampOnce(ctx context.Context, limit int) (n int, err error) {
 			_ = tx.Rollback()
 		}
 	}()
-	// FORCE INDEX: left alone, the optimizer scans the primary key (every event ever stamped)
-	// or filesorts the whole backlog from UNIQUE(position); ORDER BY seq (not position, seq)
-	// keeps the ordered ref scan on events_unstamped, which stops after limit entries.
-	rows, err := tx.QueryContext(ctx,
-		`SELECT seq FROM events FORCE INDEX (events_unstamped)
-		 WHERE position IS NULL ORDER BY seq LIMIT ?`, limit)
+	rows, err := tx.QueryContext(ctx, unstampedQuery, limit)
 	if err != nil {
 		return 0, err
 	}

@@ -235,26 +235,75 @@ func (p *Publisher) publishPool(ctx context.Context, recs []events.Record) error
 	return first
 }
 
-// publishDeferred publishes on one confirm-mode channel of the watermill-managed connection,
-// keeping up to PublishWindow deferred confirms outstanding, and returns when all are acked.
-// Any failure closes the channel, so no late confirm can be mistaken for a later record's.
-func (p *Publisher) publishDeferred(ctx context.Context, recs []events.Record) (err error) {
+// PublishAsync sends every record like Publish and returns once they are all sent, with
+// confirm, which waits until the broker confirmed all of them and returns what Publish would
+// have. Calls must not overlap each other, but the next one may run while an earlier confirm
+// waits: the relay sends batch n+1 while the broker confirms batch n (domain/relay). Records go
+// out in call order on one channel. With ConfirmsPool there is nothing to overlap: it
+// publishes and confirms before returning.
+func (p *Publisher) PublishAsync(ctx context.Context, recs []events.Record) (confirm func() error, err error) {
+	if p.cfg.Confirms == ConfirmsPool {
+		if err := p.Publish(ctx, recs); err != nil {
+			return nil, err
+		}
+		return func() error { return nil }, nil
+	}
+	if err := p.ensureTopology(); err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return func() error { return nil }, nil
+	}
+	wait, err := p.sendDeferred(ctx, recs)
+	if err != nil {
+		p.markStale()
+		return nil, fmt.Errorf("rabbitmq: publish: %w", err)
+	}
+	return func() error {
+		if err := wait(); err != nil {
+			p.markStale()
+			return fmt.Errorf("rabbitmq: publish: %w", err)
+		}
+		return nil
+	}, nil
+}
+
+// publishDeferred publishes on one confirm-mode channel and returns when all are confirmed.
+func (p *Publisher) publishDeferred(ctx context.Context, recs []events.Record) error {
+	wait, err := p.sendDeferred(ctx, recs)
+	if err != nil {
+		return err
+	}
+	return wait()
+}
+
+// sendDeferred publishes on one confirm-mode channel of the watermill-managed connection,
+// keeping at most PublishWindow deferred confirms of this batch outstanding (it waits for the
+// oldest before sending more), and returns once every record is sent, with wait, which waits
+// for the rest. Any failure closes the channel, so no late confirm can be mistaken for a later
+// record's, and fails every batch still waiting on it.
+func (p *Publisher) sendDeferred(ctx context.Context, recs []events.Record) (wait func() error, err error) {
 	p.dmu.Lock()
 	defer p.dmu.Unlock()
 	ch, err := p.confirmChannel()
 	if err != nil {
-		return err
+		return nil, err
+	}
+	fail := func() {
+		_ = ch.Close()
+		if p.dch == ch {
+			p.dch = nil
+		}
 	}
 	defer func() {
 		if err != nil {
-			_ = ch.Close()
-			p.dch = nil
+			fail()
 		}
 	}()
 	size := min(p.cfg.PublishWindow, len(recs))
-	window := make([]*amqp.DeferredConfirmation, 0, size)
-	positions := make([]int64, 0, size)
-	wait := func(dc *amqp.DeferredConfirmation, pos int64) error {
+	window := make([]*amqp.DeferredConfirmation, 0, len(recs))
+	positions := make([]int64, 0, len(recs))
+	waitOne := func(dc *amqp.DeferredConfirmation, pos int64) error {
 		ok, err := dc.WaitContext(ctx)
 		if err != nil {
 			return fmt.Errorf("confirm position %d: %w", pos, err)
@@ -264,16 +313,17 @@ func (p *Publisher) publishDeferred(ctx context.Context, recs []events.Record) (
 		}
 		return nil
 	}
+	next := 0 // oldest confirm of this batch not yet waited for
 	for _, rec := range recs {
-		if len(window) == size {
-			if err := wait(window[0], positions[0]); err != nil {
-				return err
+		if len(window)-next == size {
+			if err := waitOne(window[next], positions[next]); err != nil {
+				return nil, err
 			}
-			window, positions = window[1:], positions[1:]
+			next++
 		}
 		body, err := events.Marshal(rec.Envelope)
 		if err != nil {
-			return fmt.Errorf("encode %s: %w", rec.Envelope.ID, err)
+			return nil, fmt.Errorf("encode %s: %w", rec.Envelope.ID, err)
 		}
 		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, p.cfg.Exchange, "", false, false, amqp.Publishing{
 			Headers:      amqp.Table{HeaderPosition: rec.Position},
@@ -283,17 +333,25 @@ func (p *Publisher) publishDeferred(ctx context.Context, recs []events.Record) (
 			Body:         body,
 		})
 		if err != nil {
-			return fmt.Errorf("%s (position %d): %w", rec.Envelope.ID, rec.Position, err)
+			return nil, fmt.Errorf("%s (position %d): %w", rec.Envelope.ID, rec.Position, err)
 		}
 		window = append(window, dc)
 		positions = append(positions, rec.Position)
 	}
-	for i, dc := range window {
-		if err := wait(dc, positions[i]); err != nil {
-			return err
+	window, positions = window[next:], positions[next:]
+	return func() error {
+		// Confirms arrive in order (multiple=true acks), so the last one settles the batch
+		// mostly; each is checked because a nack may be for any of them.
+		for i, dc := range window {
+			if err := waitOne(dc, positions[i]); err != nil {
+				p.dmu.Lock()
+				fail()
+				p.dmu.Unlock()
+				return err
+			}
 		}
-	}
-	return nil
+		return nil
+	}, nil
 }
 
 // confirmChannel returns the open confirm-mode channel on the current connection, opening one

@@ -9,14 +9,21 @@ import (
 )
 
 // Pending returns up to limit outbox entries in position order. Positions are assigned at
-// insert, so there is nothing to stamp.
+// insert, so there is nothing to stamp, and the outbox is keyed by position (acked rows are
+// deleted from the B-tree at once), so a call reads O(limit) rows whatever the backlog.
 func (s *Store) Pending(ctx context.Context, limit int) ([]events.Record, error) {
+	return s.PendingAfter(ctx, 0, limit)
+}
+
+// PendingAfter returns up to limit outbox entries with a position above after, in position
+// order (the relay's read-ahead: entries at or below after are being published).
+func (s *Store) PendingAfter(ctx context.Context, after int64, limit int) ([]events.Record, error) {
 	if limit <= 0 {
 		limit = defaultQueryLimit
 	}
 	rows, err := s.r.QueryContext(ctx,
 		`SELECT o.position, e.data FROM outbox o JOIN events e ON e.position = o.position
-		 ORDER BY o.position LIMIT ?`, limit)
+		 WHERE o.position > ? ORDER BY o.position LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: pending: %w", err)
 	}

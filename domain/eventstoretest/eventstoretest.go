@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"LargePayload", testLargePayload},
 		{"ReadAllAfterAndLimit", testReadAllAfterLimit},
 		{"PendingAndAck", testPendingAck},
+		{"PendingAfterReadsPastEntriesInFlight", testPendingAfter},
 		{"ConcurrentAppendersOneConflict", testConcurrentAppenders},
 		{"FollowerNeverSkips", testFollowerNeverSkips},
 		{"OverlappingRelaysStampOnce", testOverlappingRelays},
@@ -423,6 +424,59 @@ func testPendingAck(t *testing.T, s Store) {
 	// Acked events stay in the log.
 	if got := readAll(t, s, 10); len(got) != 4 {
 		t.Fatalf("log after ack: %v, want 4 events", ids(got))
+	}
+}
+
+// testPendingAfter checks the relay's read-ahead (PendingAfter, optional): it returns the same
+// entries as Pending past a position, in order, stamping what it needs, and never an entry
+// at or below that position, acked or not.
+func testPendingAfter(t *testing.T, s Store) {
+	pa, ok := s.(PendingAfter)
+	if !ok {
+		t.Skip("the store has no PendingAfter")
+	}
+	ctx := ctxT(t)
+	var envs []events.Envelope
+	for i := range 25 {
+		envs = append(envs, msg(fmt.Sprintf("pa-%02d", i), 1))
+	}
+	mustAppend(t, s, envs[:10]...)
+	first, err := pa.PendingAfter(ctx, 0, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameEvents(t, "PendingAfter(0, 4)", first, envs[:4]...)
+	consecutive(t, "PendingAfter(0, 4)", first)
+	mustAppend(t, s, envs[10:]...)
+	// Rows 1-4 are "being published" (not acked): the read-ahead goes past them.
+	next, err := pa.PendingAfter(ctx, first[3].Position, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameEvents(t, "PendingAfter(after the first 4)", next, envs[4:]...)
+	if next[0].Position != first[3].Position+1 {
+		t.Fatalf("read-ahead starts at %d, want %d", next[0].Position, first[3].Position+1)
+	}
+	consecutive(t, "read-ahead", next)
+	all, err := s.Pending(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ids(all), append(ids(first), ids(next)...)) {
+		t.Fatalf("Pending %v disagrees with the two PendingAfter reads %v + %v", ids(all), ids(first), ids(next))
+	}
+	if err := s.Ack(ctx, []int64{next[0].Position}); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := pa.PendingAfter(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rest) != 24 || slices.Contains(ids(rest), ids(next[:1])[0]) {
+		t.Fatalf("after acking one, PendingAfter(0) = %v", ids(rest))
+	}
+	if none, err := pa.PendingAfter(ctx, all[len(all)-1].Position, 100); err != nil || len(none) != 0 {
+		t.Fatalf("PendingAfter(last) = %v, %v; want nothing", ids(none), err)
 	}
 }
 

@@ -221,10 +221,42 @@ func (r *Relay) lead(ctx context.Context, lease domain.Lease) {
 	}
 }
 
-// pipeline overlaps reading the outbox with publishing: a reader goroutine fetches batch n+1
-// (Pending) while batch n is being published and acked. It returns nil when ctx ends or the
-// lease is lost (after finishing the batch being published), and the first error otherwise;
-// the caller then starts a fresh pipeline, which reads every unacked row again (at least once).
+// pendingAfter is an optional Outbox method (MariaDB and SQLite have it): the entries above
+// after, in position order, stamping only what that needs. With it the read-ahead reads only
+// rows it has not handed over yet; without it Pending re-reads the rows in flight and skips them.
+type pendingAfter interface {
+	PendingAfter(ctx context.Context, after int64, limit int) ([]events.Record, error)
+}
+
+// asyncPublisher is an optional Publisher method (RabbitMQ has it): PublishAsync sends every
+// record in order and returns without waiting for the broker's confirms; confirm waits for
+// them and returns nil only when all were confirmed (what Publish returns). Calls must not
+// overlap, but the next call may run while an earlier confirm is being waited for: that is
+// how sending batch n+1 overlaps the broker confirming batch n.
+type asyncPublisher interface {
+	PublishAsync(ctx context.Context, recs []events.Record) (confirm func() error, err error)
+}
+
+// sentBatch is a batch handed to the broker, waiting for its confirms and then its Ack.
+type sentBatch struct {
+	recs    []events.Record
+	confirm func() error
+	start   time.Time
+}
+
+// pipeline overlaps the three stages of the relay, each on its own goroutine:
+//
+//	reader:    Pending / PendingAfter of batch n+2 (stamping positions on MariaDB)
+//	sender:    Publish (or PublishAsync) of batch n+1
+//	confirmer: waiting for the broker's confirms of batch n, then Ack of batch n
+//
+// Channels between them are unbuffered, so at most one batch waits at each hand-over and at
+// most two batches are unconfirmed at the broker. A batch is acked only after its confirm
+// returned nil, so nothing leaves the outbox unconfirmed whatever order things fail in.
+//
+// It returns nil when ctx ends or the lease is lost, after finishing every batch already sent
+// (confirm and ack, on work), and the first error otherwise; the caller then starts a fresh
+// pipeline, which reads every unacked row again (at least once).
 //
 // The reader skips rows it already handed over (position <= the last one read in this
 // pipeline): they are unacked only because they are being published. Positions are assigned
@@ -232,46 +264,69 @@ func (r *Relay) lead(ctx context.Context, lease domain.Lease) {
 func (r *Relay) pipeline(ctx, work context.Context, lost <-chan struct{}) error {
 	rctx, stopReader := context.WithCancel(ctx)
 	defer stopReader()
-	batches := make(chan []events.Record) // unbuffered: at most one batch read ahead
+	var unacked atomic.Int64 // rows handed over by the reader and not yet acked
+	batches := make(chan []events.Record)
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(batches)
-		readErr <- r.read(rctx, lost, batches)
+		readErr <- r.read(rctx, lost, batches, &unacked)
 	}()
-	finish := func(err error) error {
-		stopReader()
-		for range batches { // drop the batch read ahead: nothing of it was published
+	sent := make(chan sentBatch)
+	ackErr := make(chan error, 1)
+	var confirmFailed atomic.Bool
+	go func() {
+		var err error
+		for b := range sent {
+			if err != nil {
+				continue // after a failure nothing more is acked; the fresh pipeline re-reads it
+			}
+			if err = r.confirmAndAck(work, b); err != nil {
+				confirmFailed.Store(true)
+				stopReader()
+			} else {
+				unacked.Add(-int64(len(b.recs)))
+			}
 		}
-		if rerr := <-readErr; err == nil {
-			err = rerr
-		}
-		return err
-	}
+		ackErr <- err
+	}()
+	var sendErr error
 	for batch := range batches {
-		if err := r.publishAndAck(work, batch); err != nil {
-			return finish(err)
+		b, err := r.send(work, batch)
+		if err != nil {
+			sendErr = err
+			break
+		}
+		sent <- b // the confirmer always takes it (it keeps draining after a failure)
+		if confirmFailed.Load() {
+			break
 		}
 		select {
 		case <-ctx.Done():
-			return finish(nil)
 		case <-lost: // lead logs it
-			return finish(nil)
 		default:
+			continue
 		}
+		break
 	}
-	return <-readErr
+	stopReader()
+	for range batches { // drop the batch read ahead: nothing of it was published
+	}
+	close(sent)
+	aerr := <-ackErr // every batch sent is confirmed and acked (or failed) before returning
+	rerr := <-readErr
+	return errors.Join(sendErr, aerr, rerr)
 }
 
 // read hands batches of rows not yet handed over to out until ctx ends, the lease is lost or
 // Pending fails. It sleeps (IdlePoll, or until notified) after a batch that was not full.
-func (r *Relay) read(ctx context.Context, lost <-chan struct{}, out chan<- []events.Record) (err error) {
+func (r *Relay) read(ctx context.Context, lost <-chan struct{}, out chan<- []events.Record, unacked *atomic.Int64) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("relay: pending: panic: %v", p)
 		}
 	}()
+	after, hasAfter := r.outbox.(pendingAfter)
 	var lastRead int64
-	inFlight := 0 // rows handed over in the previous batch, possibly not yet acked
 	for {
 		select {
 		case <-ctx.Done():
@@ -280,7 +335,14 @@ func (r *Relay) read(ctx context.Context, lost <-chan struct{}, out chan<- []eve
 			return nil
 		default:
 		}
-		recs, err := r.outbox.Pending(ctx, r.cfg.BatchSize+inFlight)
+		var recs []events.Record
+		var err error
+		if hasAfter {
+			recs, err = after.PendingAfter(ctx, lastRead, r.cfg.BatchSize)
+		} else {
+			// The rows in flight come first; ask for enough to see a full batch past them.
+			recs, err = r.outbox.Pending(ctx, r.cfg.BatchSize+int(max(unacked.Load(), 0)))
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -293,11 +355,11 @@ func (r *Relay) read(ctx context.Context, lost <-chan struct{}, out chan<- []eve
 				fresh = append(fresh, rec)
 			}
 		}
-		inFlight = len(fresh)
 		if len(fresh) > 0 {
 			for _, rec := range fresh {
 				lastRead = max(lastRead, rec.Position)
 			}
+			unacked.Add(int64(len(fresh)))
 			select {
 			case out <- fresh:
 			case <-ctx.Done():
@@ -312,21 +374,42 @@ func (r *Relay) read(ctx context.Context, lost <-chan struct{}, out chan<- []eve
 	}
 }
 
-// publishAndAck publishes one batch and, once the bus confirmed all of it, acks it in the
-// outbox. It recovers a panic of a port into an error.
-func (r *Relay) publishAndAck(ctx context.Context, recs []events.Record) (err error) {
+// send hands one batch to the broker: PublishAsync when the publisher has it (the confirms are
+// waited for by the confirmer), else Publish (confirmed when it returns). It recovers a panic
+// of a port into an error.
+func (r *Relay) send(ctx context.Context, recs []events.Record) (b sentBatch, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("relay: panic: %v", p)
 		}
 	}()
-	start := r.clock()
-	if err := r.pub.Publish(ctx, recs); err != nil {
-		return fmt.Errorf("relay: publish %d records: %w", len(recs), err)
+	b = sentBatch{recs: recs, start: r.clock()}
+	if ap, ok := r.pub.(asyncPublisher); ok {
+		b.confirm, err = ap.PublishAsync(ctx, recs)
+	} else {
+		err = r.pub.Publish(ctx, recs)
+		b.confirm = func() error { return nil }
 	}
-	positions := make([]int64, len(recs))
+	if err != nil {
+		return sentBatch{}, fmt.Errorf("relay: publish %d records: %w", len(recs), err)
+	}
+	return b, nil
+}
+
+// confirmAndAck waits until the bus confirmed all of a sent batch, then acks it in the outbox.
+// It recovers a panic of a port into an error.
+func (r *Relay) confirmAndAck(ctx context.Context, b sentBatch) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("relay: panic: %v", p)
+		}
+	}()
+	if err := b.confirm(); err != nil {
+		return fmt.Errorf("relay: publish %d records: %w", len(b.recs), err)
+	}
+	positions := make([]int64, len(b.recs))
 	var last int64
-	for i, rec := range recs {
+	for i, rec := range b.recs {
 		positions[i] = rec.Position
 		last = max(last, rec.Position)
 	}
@@ -335,13 +418,13 @@ func (r *Relay) publishAndAck(ctx context.Context, recs []events.Record) (err er
 		// (consumers skip duplicates), never loses them.
 		return fmt.Errorf("relay: ack %d positions: %w", len(positions), err)
 	}
-	r.published.Add(uint64(len(recs)))
+	r.published.Add(uint64(len(b.recs)))
 	r.batches.Add(1)
 	if last > r.lastPos.Load() {
 		r.lastPos.Store(last)
 	}
 	if r.cfg.Observer != nil {
-		r.cfg.Observer.Published(len(recs), last, r.clock().Sub(start))
+		r.cfg.Observer.Published(len(b.recs), last, r.clock().Sub(b.start))
 	}
 	return nil
 }
