@@ -303,6 +303,10 @@ func (s *Sender) deliver(ctx context.Context, c webhooks.Claimed, global chan st
 	defer func() { <-global }()
 
 	req, err := s.request(context.WithoutCancel(ctx), c)
+	if errors.Is(err, errNoPostalEquivalent) {
+		r.At, r.Status, r.Error = s.d.Clock(), webhooks.StatusFailed, err.Error()
+		return
+	}
 	r.At = s.d.Clock()
 	if r.FirstAt.IsZero() {
 		r.FirstAt = r.At
@@ -367,28 +371,31 @@ func (s *Sender) schedule(r *webhooks.Result) {
 
 // request builds the signed HTTP request of a delivery.
 func (s *Sender) request(ctx context.Context, c webhooks.Claimed) (*http.Request, error) {
-	env, err := events.Unmarshal(c.EventJSON)
-	if err != nil {
-		return nil, err
-	}
-	in := webhook.Input{Event: env, DeliveryID: c.DeliveryID, WebhookID: c.WebhookID}
+	var facts *webhook.MessageFacts
 	if c.HasMessage {
-		in.Message = &webhook.MessageFacts{SubmissionID: c.SubmissionID, MailFrom: c.MailFrom, Recipient: c.RcptTo,
+		facts = &webhook.MessageFacts{SubmissionID: c.SubmissionID, MailFrom: c.MailFrom, Recipient: c.RcptTo,
 			HeaderFrom: c.HeaderFrom, Subject: c.Subject, MessageIDHeader: c.MessageIDH, Tag: c.Tag, QueuedAt: c.QueuedAt}
 	}
 	now := s.d.Clock()
-	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	h.Set("User-Agent", "Posthaste-Webhooks/1")
+	// Canonical header keys set directly: Header.Set would canonicalise them on every request.
+	h := make(http.Header, 8)
+	h["Content-Type"] = []string{"application/json"}
+	h["User-Agent"] = []string{"Posthaste-Webhooks/1"}
 	var body []byte
+	var err error
 	if c.Format == webhook.FormatPostal {
+		env, err := events.Unmarshal(c.EventJSON)
+		if err != nil {
+			return nil, err
+		}
+		in := webhook.Input{Event: env, DeliveryID: c.DeliveryID, WebhookID: c.WebhookID, Message: facts}
 		var ok bool
 		body, ok, err = webhook.PostalBody(in)
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
-			return nil, fmt.Errorf("webhooks: %s has no Postal equivalent", env.Type)
+			return nil, fmt.Errorf("%w: %s", errNoPostalEquivalent, env.Type)
 		}
 		key, err := s.postalKey(ctx)
 		if err != nil {
@@ -401,9 +408,13 @@ func (s *Sender) request(ctx context.Context, c webhooks.Claimed) (*http.Request
 		h.Set(webhook.HeaderPostalSignature, sig1)
 		h.Set(webhook.HeaderPostalSignature256, sig256)
 		h.Set(webhook.HeaderPostalKID, key.KID)
-	} else {
-		body, err = webhook.StandardBody(in)
+	} else if body, err = webhook.StandardBodyRaw(c.EventJSON, facts); err != nil {
+		// Not the stored form the fast path reads: decode and encode (the same bytes when both work).
+		env, err := events.Unmarshal(c.EventJSON)
 		if err != nil {
+			return nil, err
+		}
+		if body, err = webhook.StandardBody(webhook.Input{Event: env, DeliveryID: c.DeliveryID, WebhookID: c.WebhookID, Message: facts}); err != nil {
 			return nil, err
 		}
 	}
@@ -420,9 +431,9 @@ func (s *Sender) request(ctx context.Context, c webhooks.Claimed) (*http.Request
 		}
 		keys = append(keys, k)
 	}
-	h.Set(webhook.HeaderID, c.DeliveryID)
-	h.Set(webhook.HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
-	h.Set(webhook.HeaderSignature, webhook.Signature(keys, c.DeliveryID, now, body))
+	h[headerID] = []string{c.DeliveryID}
+	h[headerTimestamp] = []string{strconv.FormatInt(now.Unix(), 10)}
+	h[headerSignature] = []string{webhook.Signature(keys, c.DeliveryID, now, body)}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -430,6 +441,17 @@ func (s *Sender) request(ctx context.Context, c webhooks.Claimed) (*http.Request
 	req.Header = h
 	return req, nil
 }
+
+// Canonical forms of the Standard Webhooks header names.
+var (
+	headerID        = http.CanonicalHeaderKey(webhook.HeaderID)
+	headerTimestamp = http.CanonicalHeaderKey(webhook.HeaderTimestamp)
+	headerSignature = http.CanonicalHeaderKey(webhook.HeaderSignature)
+)
+
+// errNoPostalEquivalent: the event has no Postal counterpart (the subscription's format changed
+// to postal after it was enqueued). Nothing is sent; the delivery fails without an attempt.
+var errNoPostalEquivalent = errors.New("no Postal equivalent (the webhook's format is postal)")
 
 func (s *Sender) secretKey(ctx context.Context, id string) ([]byte, error) {
 	s.mu.Lock()

@@ -77,32 +77,48 @@ func fromUS(us int64) time.Time {
 // not considered in one call.
 func (s *Store) Claim(ctx context.Context, owner string, now time.Time, ttl time.Duration, limit int, take func(webhookID string) bool) ([]Claimed, error) {
 	nowUS, untilUS := now.UTC().UnixMicro(), now.Add(ttl).UTC().UnixMicro()
-	rows, err := s.db.QueryContext(ctx, `SELECT d.delivery_id, d.webhook_id FROM webhook_deliveries d
-		WHERE d.status = ? AND d.next_attempt_us <= ? AND d.lease_until_us < ?
-		AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.webhook_id = d.webhook_id AND e.stream_key = d.stream_key
-			AND e.stream_version < d.stream_version AND e.status = ?)
-		ORDER BY d.next_attempt_us LIMIT ?`, StatusPending, nowUS, nowUS, StatusPending, 4*limit)
-	if err != nil {
-		return nil, errorf("claim", err)
-	}
+	// The candidates come in pages: the first asks for limit rows (a server computes and sends
+	// every row of a page, with the ordering probe of each, whether or not they are read), and
+	// only refusals make a claim read on, up to 4×limit candidates.
 	var ids []any
-	refused := 0
-	for rows.Next() && len(ids) < limit && refused < maxRefusedRun {
-		var id, wh string
-		if err := rows.Scan(&id, &wh); err != nil {
-			rows.Close()
+	taken := map[string]bool{}
+	refused, seen, page := 0, 0, limit
+	for len(ids) < limit && refused < maxRefusedRun && seen < 4*limit {
+		rows, err := s.db.QueryContext(ctx, `SELECT d.delivery_id, d.webhook_id FROM webhook_deliveries d
+			WHERE d.status = ? AND d.next_attempt_us <= ? AND d.lease_until_us < ?
+			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.webhook_id = d.webhook_id AND e.stream_key = d.stream_key
+				AND e.stream_version < d.stream_version AND e.status = ?)
+			ORDER BY d.next_attempt_us LIMIT ? OFFSET ?`, StatusPending, nowUS, nowUS, StatusPending, page, seen)
+		if err != nil {
 			return nil, errorf("claim", err)
 		}
-		if take == nil || take(wh) {
-			ids = append(ids, id)
-			refused = 0
-		} else {
-			refused++
+		n := 0
+		for rows.Next() && len(ids) < limit && refused < maxRefusedRun {
+			var id, wh string
+			if err := rows.Scan(&id, &wh); err != nil {
+				rows.Close()
+				return nil, errorf("claim", err)
+			}
+			n++
+			switch {
+			case taken[id]: // seen on the previous page (rows of equal due time)
+			case take == nil || take(wh):
+				ids = append(ids, id)
+				taken[id] = true
+				refused = 0
+			default:
+				refused++
+			}
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, errorf("claim", err)
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, errorf("claim", err)
+		}
+		seen += n
+		if n < page {
+			break // the due range is exhausted, or the page was left early (enough taken or refused)
+		}
+		page = min(limit, 4*limit-seen)
 	}
 	if len(ids) == 0 {
 		return nil, nil
@@ -117,7 +133,7 @@ func (s *Store) Claim(ctx context.Context, owner string, now time.Time, ttl time
 		return nil, errorf("claim", err)
 	}
 	sel := append([]any{owner, untilUS}, ids...)
-	rows, err = s.db.QueryContext(ctx, `SELECT d.delivery_id, d.webhook_id, d.stream_key, d.event_json, d.attempts, d.first_attempt_us,
+	rows, err := s.db.QueryContext(ctx, `SELECT d.delivery_id, d.webhook_id, d.stream_key, d.event_json, d.attempts, d.first_attempt_us,
 		COALESCE(w.url, ''), COALESCE(w.format, ''), COALESCE(w.enabled, 0), COALESCE(w.secret_id, ''),
 		COALESCE(w.previous_secret_id, ''), COALESCE(w.previous_until_us, 0)
 		FROM webhook_deliveries d
