@@ -441,6 +441,10 @@ func adjustForStatus(r Reason, status string) Reason {
 	switch {
 	case r == NetworkError && status == "5.4.4":
 		return NotAccept
+	case r == NetworkError && len(status) > 2 && status[2:] == "1.2":
+		// A DNS failure reported with X.1.2 (bad destination system address): the domain
+		// does not exist, rather than a passing network problem.
+		return HostUnknown
 	case r == MesgTooBig && len(status) > 2 && status[2:] == "2.2":
 		// "Mailbox size limit exceeded" with X.2.2 (mailbox full): the limit is the mailbox's.
 		return MailboxFull

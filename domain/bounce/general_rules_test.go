@@ -24,6 +24,12 @@ func TestGeneralRulesFromHeldOut(t *testing.T) {
 			"554 5.7.1 Blocked by policy: blacklisted by rbl - see https://ipcheck.example/?ip=192.0.2.1", Blocked},
 		{"permanently deferred IP is blocked", 553, "5.7.2",
 			"553 5.7.2 [TSS09] All messages from 192.0.2.1 will be permanently deferred; Retrying will NOT succeed.", Blocked},
+		{"DNS error with a bad-destination-system status is an unknown host", 0, "5.1.2",
+			"DNS Error: 1234 DNS type 'mx' lookup of nowhere.example responded with code NXDOMAIN Domain name not found: nowhere.example", HostUnknown},
+		{"DNS error without it stays a network error", 0, "4.0.0",
+			"DNS Error: 1234 DNS type 'mx' lookup of nowhere.example responded with code NXDOMAIN Domain name not found: nowhere.example", NetworkError},
+		{"mailbox exceeded its limit", 0, "",
+			"The number of messages in recipient's mailbox exceeded the local limit.", MailboxFull},
 	}
 	for _, c := range cases {
 		if got := ClassifyReply(c.code, c.status, c.text); got.Reason != c.want {

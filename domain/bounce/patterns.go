@@ -125,6 +125,7 @@ var textRules = compileRules([]rule{
 	// below would say).
 	{reason: MailboxFull, phrases: []string{
 		"mailbox size limit", "mailbox size exceeded", "mailbox exceeds allowed size", "mailbox quota",
+		"mailbox exceeded",
 	}},
 	{reason: MesgTooBig, phrases: []string{
 		"message too big", "message too large", "message is too large", "message size exceeds",
