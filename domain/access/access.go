@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/posthaste/posthaste/domain"
@@ -47,15 +48,35 @@ type Access struct {
 	counter      Counter // nil = send limits are not enforced
 	store        domain.EventStore
 	rec          domain.Recorder
+
+	serverTTL time.Duration
+	serverMu  sync.Mutex
+	servers   map[string]cachedServer
 }
 
-// New refuses missing parts; counter and dir may be nil.
+type cachedServer struct {
+	srv   tenancy.Server
+	until time.Time
+}
+
+// ServerCacheTTL is how long HoldReason trusts a server's mode and send limit without folding
+// its stream again (the stream grows with every send-limit notification). A change of mode or
+// limit reaches acceptance within it. Suppressions are never cached: an address suppressed a
+// moment ago is held at once.
+const ServerCacheTTL = 5 * time.Second
+
+// New refuses missing parts; counter and dir may be nil. Servers are cached for ServerCacheTTL.
 func New(t *tenancy.Handlers, dir Directory, s *suppression.Handler, c Counter, store domain.EventStore, rec domain.Recorder) (*Access, error) {
 	if t == nil || s == nil || store == nil {
 		return nil, errors.New("access: tenancy, suppressions and store are required")
 	}
-	return &Access{tenancy: t, dir: dir, suppressions: s, counter: c, store: store, rec: rec}, nil
+	return &Access{tenancy: t, dir: dir, suppressions: s, counter: c, store: store, rec: rec,
+		serverTTL: ServerCacheTTL, servers: map[string]cachedServer{}}, nil
 }
+
+// SetServerCacheTTL changes how long servers are cached (0: read the stream every time).
+// Call it before use.
+func (a *Access) SetServerCacheTTL(d time.Duration) { a.serverTTL = d }
 
 // credentialByUsername asks the directory first and the streams when it does not know the
 // user (a credential created a moment ago), so a new credential works at once.
@@ -162,12 +183,32 @@ func (a *Access) HoldReason(ctx context.Context, serverID, rcpt string) (string,
 	return "", "", nil
 }
 
+// server returns the server, from the cache when it was read less than serverTTL ago.
 func (a *Access) server(ctx context.Context, serverID string) (tenancy.Server, error) {
+	now := a.rec.Now()
+	if a.serverTTL > 0 {
+		a.serverMu.Lock()
+		c, ok := a.servers[serverID]
+		a.serverMu.Unlock()
+		if ok && now.Before(c.until) {
+			return c.srv, nil
+		}
+	}
 	ref, err := tenancy.ParseServerRef(serverID)
 	if err != nil {
 		return tenancy.Server{}, err
 	}
-	return a.tenancy.GetServer(ctx, ref)
+	srv, err := a.tenancy.GetServer(ctx, ref)
+	if err != nil || a.serverTTL <= 0 {
+		return srv, err
+	}
+	a.serverMu.Lock()
+	if len(a.servers) > 10_000 { // bound memory: start over
+		a.servers = map[string]cachedServer{}
+	}
+	a.servers[serverID] = cachedServer{srv: srv, until: now.Add(a.serverTTL)}
+	a.serverMu.Unlock()
+	return srv, nil
 }
 
 // recordLimit appends a send-limit event to the server stream; a lost race is retried once
