@@ -65,6 +65,9 @@ type Store struct {
 	done   chan struct{}
 	wg     sync.WaitGroup
 	groups atomic.Int64 // group-commit transactions attempted (tests, metrics)
+
+	acceptOnce sync.Once // starts the accept committers (bodies.go) on first Accept
+	acceptQ    chan *acceptReq
 }
 
 // Open connects to MariaDB with a go-sql-driver DSN (see ParseURL), forcing parseTime=true and

@@ -17,6 +17,7 @@ type memAcceptor struct {
 	mu      sync.Mutex
 	bodies  map[string][]byte
 	streams map[string][]events.Record
+	rows    map[any]string // first value of an extra row -> second (key -> message id)
 }
 
 func (m *memAcceptor) Accept(_ context.Context, a submission.Acceptance) error {
@@ -35,6 +36,16 @@ func (m *memAcceptor) Accept(_ context.Context, a submission.Acceptance) error {
 			return errors.New("version conflict")
 		}
 		next[e.StreamID] = v + 1
+	}
+	keys := map[any]bool{}
+	for _, r := range a.Rows {
+		if _, dup := m.rows[r.Values[0]]; dup || keys[r.Values[0]] {
+			return errors.New("duplicate row key")
+		}
+		keys[r.Values[0]] = true
+	}
+	for _, r := range a.Rows {
+		m.rows[r.Values[0]] = r.Values[1].(string)
 	}
 	m.bodies[a.BodyID] = append([]byte(nil), a.Body...)
 	for _, e := range a.Events {
@@ -57,11 +68,20 @@ func fixture(m *memAcceptor, acc submission.Acceptor) submissiontest.Fixture {
 			b, ok := m.bodies[id]
 			return b, ok, nil
 		},
+		ExtraRow: func(messageID string) submission.Row {
+			return submission.Row{Table: "rows", Columns: []string{"k", "message_id"}, Values: []any{"k-" + messageID, messageID}}
+		},
+		RowExists: func(_ context.Context, messageID string) (bool, error) {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			_, ok := m.rows["k-"+messageID]
+			return ok, nil
+		},
 	}
 }
 
 func newMem() *memAcceptor {
-	return &memAcceptor{bodies: map[string][]byte{}, streams: map[string][]events.Record{}}
+	return &memAcceptor{bodies: map[string][]byte{}, streams: map[string][]events.Record{}, rows: map[any]string{}}
 }
 
 func TestSuiteAgainstReference(t *testing.T) {
