@@ -99,6 +99,7 @@ func dsn(path string, readOnly bool) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "temp_store(MEMORY)") // savepoint sub-journals in memory: no temp-file writes per request
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {
