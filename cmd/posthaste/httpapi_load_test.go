@@ -50,14 +50,27 @@ func TestAPISendLoad(t *testing.T) {
 		} {
 			for _, conc := range []int{32, 128, 256} {
 				n, errs, rate, p50, p99 := loadRun(t, srv.http+ep.path, cred.Key, ep.body, conc, dur)
-				rows = append(rows, fmt.Sprintf("| %s | %s | %d | %d | %d | %.0f | %.1f | %.1f |", name, ep.name, conc, n, errs, rate,
-					float64(p50.Microseconds())/1000, float64(p99.Microseconds())/1000))
+				rows = append(rows, fmt.Sprintf("| %s | %s | %d | %d | %d | %.0f | %.1f | %.1f | %s |", name, ep.name, conc, n, errs, rate,
+					float64(p50.Microseconds())/1000, float64(p99.Microseconds())/1000, loadAverage()))
 			}
 		}
 	}
-	fmt.Println("| backend | endpoint | concurrency | accepted | errors | accepted/s | p50 ms | p99 ms |")
-	fmt.Println("|---|---|---|---|---|---|---|---|")
+	fmt.Println("| backend | endpoint | concurrency | accepted | errors | accepted/s | p50 ms | p99 ms | load (1 min) |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|")
 	fmt.Println(strings.Join(rows, "\n"))
+}
+
+// loadAverage is the 1-minute load average after a row (as uptime shows it): figures taken
+// under load are lower bounds.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "?"
 }
 
 // loadRun sends for dur with conc clients and returns accepted count, errors, accepted/s and
