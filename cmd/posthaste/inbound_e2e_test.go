@@ -287,7 +287,7 @@ func TestInboundReportsEndToEnd(t *testing.T) {
 			waitListening(t, mxAddr)
 
 			// One message per recipient, each with its own Message-ID.
-			rcpts := []string{"gone", "fan", "lost", "away", "s1", "s2", "s3", "s4", "victim"}
+			rcpts := []string{"gone", "fan", "lost", "away", "s1", "s2", "s3", "s4", "victim", "fwd"}
 			host, port, _ := strings.Cut(smtpAddr, ":")
 			py := `
 import smtplib, ssl, sys
@@ -307,8 +307,13 @@ s.quit()
 				t.Fatalf("sink received %d messages, want %d", len(msgs), len(rcpts))
 			}
 			verp := map[string]string{} // recipient local part → return path the sink saw
+			refs := map[string]string{} // recipient local part → X-Posthaste-Ref field it carried
+			refRe := regexp.MustCompile(`(?m)^X-Posthaste-Ref: (\S+)\r?$`)
 			for _, m := range msgs {
 				verp[strings.TrimSuffix(m.To[0], "@remote.test")] = m.From
+				if f := refRe.FindSubmatch(m.Data); f != nil {
+					refs[strings.TrimSuffix(m.To[0], "@remote.test")] = string(f[1])
+				}
 			}
 			ids := map[string]string{} // recipient local part → message id
 			for _, e := range readEvents(t, env, "--type", "message.queued") {
@@ -321,6 +326,9 @@ s.quit()
 			for _, r := range rcpts {
 				if !strings.HasPrefix(verp[r], "b+"+ids[r]+"@") {
 					t.Fatalf("return path of %s is %q, want the VERP address of message %s", r, verp[r], ids[r])
+				}
+				if !strings.HasPrefix(refs[r], ids[r]+".") {
+					t.Fatalf("X-Posthaste-Ref of the message to %s is %q, want %s.<tag>", r, refs[r], ids[r])
 				}
 			}
 			// Every message is delivered before any report arrives.
@@ -406,6 +414,21 @@ s.quit()
 				t.Errorf("%d unlinked reports explaining a refused Message-ID, want the forged DSN", forged)
 			}
 
+			// 3c. A DSN about a forwarded copy: no VERP envelope, another recipient address, no
+			// Message-ID, but our X-Posthaste-Ref in the returned headers. Linked by it. The same
+			// field with a tag for another message id is ignored.
+			ok("reference DSN", sendToMX(t, mxAddr, "postmaster@rp.posthaste.test", rfc3464("postmaster@rp.posthaste.test", "fwd-target@elsewhere.test",
+				"From: alerts@example.org\nTo: fwd@remote.test\nSubject: Inbound test\nX-Posthaste-Ref: "+refs["fwd"]+"\n")))
+			if b := readEvents(t, env, "--message", ids["fwd"], "--type", "message.bounced"); len(b) != 1 {
+				t.Errorf("bounce of the DSN linked by X-Posthaste-Ref: %v", b)
+			}
+			tampered := ids["victim"] + refs["fwd"][len(ids["fwd"]):]
+			ok("tampered reference DSN", sendToMX(t, mxAddr, "postmaster@rp.posthaste.test", rfc3464("postmaster@rp.posthaste.test", "fwd-target@elsewhere.test",
+				"From: alerts@example.org\nTo: victim@remote.test\nSubject: Inbound test\nX-Posthaste-Ref: "+tampered+"\n")))
+			if got := typesOf(readEvents(t, env, "--message", ids["victim"])); got != "queued signed attempted delivered" {
+				t.Errorf("events of the message a tampered reference names: %q, want no bounce", got)
+			}
+
 			// 4. Real-world formats from the evaluation set, rewritten to our recipients.
 			ok("rfc3834 auto-reply", sendToMX(t, mxAddr, verp["away"], sample(t, "rfc3834-01.eml", map[string]string{"kijitora@example.net": "away@remote.test"})))
 			ok("gmail DSN", sendToMX(t, mxAddr, verp["s1"], sample(t, "lhost-gmail-01.eml", map[string]string{"userunknown@example.jp": "s1@remote.test"})))
@@ -447,7 +470,8 @@ s.quit()
 				sup[jsonField(e.Payload, "address")] = jsonField(e.Payload, "reason")
 			}
 			want := map[string]string{"gone@remote.test": "hard_bounce", "lost@remote.test": "hard_bounce", "s1@remote.test": "hard_bounce",
-				"s2@remote.test": "hard_bounce", "fan@remote.test": "complaint", "s4@remote.test": "complaint"}
+				"fwd@remote.test": "hard_bounce",
+				"s2@remote.test":  "hard_bounce", "fan@remote.test": "complaint", "s4@remote.test": "complaint"}
 			if cls.Class == "hard" {
 				want["s3@remote.test"] = "hard_bounce"
 			}
@@ -468,7 +492,7 @@ s.quit()
 					linkedBy[s.MessageID] = s.Summary.LinkedBy
 				}
 			}
-			for r, by := range map[string]string{"gone": "verp", "fan": "returned_verp", "lost": "message_id", "s2": "message_id", "s1": "verp"} {
+			for r, by := range map[string]string{"gone": "verp", "fan": "returned_verp", "lost": "message_id", "s2": "message_id", "s1": "verp", "fwd": "ref"} {
 				if linkedBy[ids[r]] != by {
 					t.Errorf("report about %s linked by %q, want %q", r, linkedBy[ids[r]], by)
 				}

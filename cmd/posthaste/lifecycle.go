@@ -215,6 +215,9 @@ func buildWorkerRole(cfg Config, p *Platform, deps *lifecycleDeps, log *slog.Log
 		return role{}, err
 	}
 	host, _ := os.Hostname()
+	if err := cfg.ensureSecretKey(nil); err != nil { // the X-Posthaste-Ref key (mx.go refKey)
+		return role{}, err
+	}
 	w, err := dispatch.New(dispatch.Config{
 		Owner:       host + ":" + strconv.Itoa(os.Getpid()) + ":" + events.NewID(time.Now(), nil)[24:],
 		Store:       p.Events,
@@ -228,6 +231,7 @@ func buildWorkerRole(cfg Config, p *Platform, deps *lifecycleDeps, log *slog.Log
 		Recorder:    deps.recorder,
 		Logger:      log,
 		Observer:    p.attempts,
+		Ref:         refField(cfg.SecretKey),
 	})
 	if err != nil {
 		return role{}, err

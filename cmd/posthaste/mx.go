@@ -119,6 +119,16 @@ func refKey(secret []byte) []byte {
 	return h.Sum(nil)
 }
 
+// refField returns the worker's X-Posthaste-Ref maker under the key derived from the server
+// secret (nil without a secret): the mx role verifies the same tags (Config.RefKey).
+func refField(secret []byte) func(string) string {
+	k := refKey(secret)
+	if k == nil {
+		return nil
+	}
+	return func(id string) string { return inbound.Ref(k, id) }
+}
+
 // serverPolicies reads a server's suppression settings from its stream (read-your-writes).
 type serverPolicies struct{ h *tenancy.Handlers }
 

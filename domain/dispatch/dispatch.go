@@ -8,6 +8,7 @@
 package dispatch
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -99,6 +100,10 @@ type Config struct {
 	PollInterval time.Duration // default 200ms when idle
 	Logger       *slog.Logger
 	Observer     Observer // nil = none
+	// Ref returns the value of the X-Posthaste-Ref field added to each message sent (one per
+	// recipient, outside the DKIM signature): an HMAC reference that links a bounce whose
+	// envelope was lost to the message (domain/inbound.Ref). Nil adds nothing.
+	Ref func(messageID string) string
 }
 
 // Observer receives attempt outcomes for metrics.
@@ -425,6 +430,9 @@ func (w *Worker) attempt(ctx context.Context, id string) (int64, error) {
 		return 0, err
 	}
 	attempt := m.Attempts + 1
+	if w.cfg.Ref != nil {
+		body = withRefField(body, w.cfg.Ref(id))
+	}
 	res := w.cfg.Sender.Send(ctx, Envelope{MessageID: id, MailFrom: m.Queued.MailFrom, RcptTo: m.Queued.RcptTo, Body: body})
 	recorder, withEvents := w.cfg.Transcripts.(AttemptRecorder)
 	withEvents = withEvents && res.Transcript != ""
@@ -519,4 +527,22 @@ func domainOf(addr string) string {
 		return strings.ToLower(strings.Trim(addr[i+1:], "> "))
 	}
 	return ""
+}
+
+// withRefField returns body with an X-Posthaste-Ref field prepended (a new slice: the signed
+// body is shared by the recipients), in the body's own line ending. A value that could break
+// the header (CR, LF) is not added.
+func withRefField(body []byte, ref string) []byte {
+	if ref == "" || strings.ContainsAny(ref, "\r\n") {
+		return body
+	}
+	eol := "\r\n"
+	if i := bytes.IndexByte(body, '\n'); i >= 0 && (i == 0 || body[i-1] != '\r') {
+		eol = "\n"
+	}
+	out := make([]byte, 0, len(body)+len(ref)+20)
+	out = append(out, "X-Posthaste-Ref: "...)
+	out = append(out, ref...)
+	out = append(out, eol...)
+	return append(out, body...)
 }

@@ -37,8 +37,8 @@ type IndexedMessage struct {
 	RcptTo   string // its recipient, lower case
 }
 
-// RefHeader is the header field a sender may add to each outgoing message (one per
-// recipient) to name it unforgeably: "<message id>.<tag>", where the tag is an HMAC-SHA256 of
+// RefHeader is the header field the delivery worker adds to each outgoing message (one per
+// recipient, dispatch.Config.Ref) to name it unforgeably: "<message id>.<tag>", where the tag is an HMAC-SHA256 of
 // the message id under the server secret (Ref). A report returning this field with a valid
 // tag links to that message as firmly as the VERP envelope does; a wrong tag is ignored.
 const RefHeader = "X-Posthaste-Ref"
