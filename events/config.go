@@ -166,6 +166,7 @@ type WebhookUpdated struct {
 	URL     *string   `json:"url,omitempty"`
 	Events  *[]string `json:"events,omitempty"`
 	Enabled *bool     `json:"enabled,omitempty"`
+	Format  *string   `json:"format,omitempty"` // standard or postal
 }
 
 func (WebhookUpdated) EventType() string { return "webhook.updated" }

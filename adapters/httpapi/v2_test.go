@@ -316,6 +316,39 @@ func exerciseV2(t *testing.T, e *env) {
 	if code, _, _ := e.do("GET", "/api/v2/webhooks/"+wh.ID, nil, "Authorization", "Bearer "+e.other); code != 404 {
 		t.Fatalf("other server's webhook: %d", code)
 	}
+	// PATCH changes what differs (webhook.updated); enabling again clears the disabled reason.
+	if code, _, out := e.do("PATCH", "/api/v2/webhooks/"+wh.ID, map[string]any{"url": "gopher://x", "events": []string{"message.nope"}, "format": "xml"}, "Authorization", "Bearer "+e.key); code != 422 ||
+		!strings.Contains(string(out), `"field":"url"`) || !strings.Contains(string(out), `"field":"events"`) || !strings.Contains(string(out), `"field":"format"`) {
+		t.Fatalf("bad webhook update: %d %s", code, out)
+	}
+	if code, _, _ := e.do("PATCH", "/api/v2/webhooks/"+wh.ID, map[string]any{"enabled": false}, "Authorization", "Bearer "+e.other); code != 404 {
+		t.Fatalf("other server's webhook update: %d", code)
+	}
+	type patched struct {
+		URL, Format    string
+		DisabledReason string `json:"disabled_reason"`
+		Events         []string
+		Enabled        bool
+	}
+	var up patched
+	e.v2("PATCH", "/api/v2/webhooks/"+wh.ID, map[string]any{"url": "https://hooks.example.com/v2", "events": []string{"all"}, "format": "postal"}, 200, &up)
+	if up.URL != "https://hooks.example.com/v2" || up.Format != "postal" || len(up.Events) != 1 || up.Events[0] != "all" || !up.Enabled {
+		t.Fatalf("webhook updated: %+v", up)
+	}
+	e.v2("PATCH", "/api/v2/webhooks/"+wh.ID, map[string]any{"enabled": false}, 200, &up)
+	if up.Enabled || up.DisabledReason != "operator" {
+		t.Fatalf("webhook disabled by update: %+v", up)
+	}
+	up = patched{}
+	e.v2("PATCH", "/api/v2/webhooks/"+wh.ID, map[string]any{"enabled": true, "format": "standard"}, 200, &up)
+	if !up.Enabled || up.DisabledReason != "" || up.Format != "standard" || up.URL != "https://hooks.example.com/v2" {
+		t.Fatalf("webhook enabled again: %+v", up)
+	}
+	var got patched
+	e.v2("GET", "/api/v2/webhooks/"+wh.ID, nil, 200, &got)
+	if got.URL != up.URL || got.Format != up.Format || !got.Enabled || len(got.Events) != 1 || got.Events[0] != "all" {
+		t.Fatalf("webhook read after updates: %+v", got)
+	}
 	var rot struct{ Secret string }
 	e.v2("POST", "/api/v2/webhooks/"+wh.ID+"/rotate-secret", nil, 200, &rot)
 	if rot.Secret == "" || rot.Secret == wh.Secret {

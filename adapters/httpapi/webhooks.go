@@ -17,6 +17,7 @@ type Webhooks interface {
 	Create(ctx context.Context, c webhook.Create) (webhook.Subscription, string, error)
 	Get(ctx context.Context, id string) (webhook.Subscription, error)
 	List(ctx context.Context, serverID string) ([]webhook.Subscription, error)
+	Update(ctx context.Context, id string, u webhook.Update) (webhook.Subscription, error)
 	Disable(ctx context.Context, id, reason string, cause domain.Cause) (webhook.Subscription, error)
 	RotateSecret(ctx context.Context, id string, cause domain.Cause) (webhook.Subscription, string, error)
 }
@@ -50,6 +51,7 @@ func (a *API) routesWebhooks() {
 	a.handleV2("GET /api/v2/webhooks", a.v2(true, a.withWebhooks(a.v2ListWebhooks)))
 	a.handleV2("POST /api/v2/webhooks", a.v2(true, a.withWebhooks(a.v2CreateWebhook)))
 	a.handleV2("GET /api/v2/webhooks/{id}", a.v2(true, a.withWebhooks(a.v2GetWebhook)))
+	a.handleV2("PATCH /api/v2/webhooks/{id}", a.v2(true, a.withWebhooks(a.v2UpdateWebhook)))
 	a.handleV2("POST /api/v2/webhooks/{id}/disable", a.v2(true, a.withWebhooks(a.v2DisableWebhook)))
 	a.handleV2("POST /api/v2/webhooks/{id}/rotate-secret", a.v2(true, a.withWebhooks(a.v2RotateWebhook)))
 	a.handleV2("GET /api/v2/webhooks/{id}/deliveries", a.v2(true, a.withWebhooks(a.v2WebhookDeliveries)))
@@ -147,6 +149,56 @@ func (a *API) v2GetWebhook(c *call) {
 	if s, ok := a.ownWebhook(c); ok {
 		writeOutcome(c.w, jsonOutcome(http.StatusOK, toV2Webhook(s)))
 	}
+}
+
+// v2UpdateWebhookRequest: absent fields stay as they are.
+type v2UpdateWebhookRequest struct {
+	URL     *string   `json:"url"`
+	Events  *[]string `json:"events"`
+	Enabled *bool     `json:"enabled"`
+	Format  *string   `json:"format"`
+}
+
+// v2UpdateWebhook changes what a PATCH names (webhook.updated with the fields that differ); a
+// PATCH that changes nothing records nothing and answers the webhook as it is.
+func (a *API) v2UpdateWebhook(c *call) {
+	raw, ok := readBody(c.w, c.r)
+	if !ok {
+		return
+	}
+	var req v2UpdateWebhookRequest
+	if !readJSON(c.w, raw, &req) {
+		return
+	}
+	var errs []fieldError
+	if req.URL != nil {
+		if err := webhook.ValidateURL(*req.URL); err != nil {
+			errs = append(errs, fieldError{"url", err.Error()})
+		}
+	}
+	if req.Events != nil {
+		if _, err := webhook.NormalizeEvents(*req.Events); err != nil {
+			errs = append(errs, fieldError{"events", err.Error()})
+		}
+	}
+	if req.Format != nil && *req.Format != webhook.FormatStandard && *req.Format != webhook.FormatPostal {
+		errs = append(errs, fieldError{"format", "standard or postal"})
+	}
+	if len(errs) > 0 {
+		writeProblem(c.w, http.StatusUnprocessableEntity, "invalid-fields", "Invalid fields", "", errs...)
+		return
+	}
+	s, ok := a.ownWebhook(c)
+	if !ok {
+		return
+	}
+	s, err := a.cfg.Webhooks.Update(c.r.Context(), s.ID, webhook.Update{URL: req.URL, Events: req.Events, Enabled: req.Enabled,
+		Format: req.Format, Cause: c.cause()})
+	if err != nil {
+		a.webhookFailure(c, err)
+		return
+	}
+	writeOutcome(c.w, jsonOutcome(http.StatusOK, toV2Webhook(s)))
 }
 
 func (a *API) v2DisableWebhook(c *call) {

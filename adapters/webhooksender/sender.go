@@ -84,6 +84,12 @@ type Deps struct {
 	Rand      func() float64 // uniform in [0, 1): retry jitter
 	Logger    *slog.Logger
 	Client    *http.Client // nil = NewClient(AllowPrivate, Timeout, PerEndpoint)
+	Observer  Observer     // nil = none
+}
+
+// Observer learns of every attempt this sender makes (metrics). It must not block.
+type Observer interface {
+	Attempted(succeeded bool, took time.Duration)
 }
 
 // Sender is the webhook delivery loop.
@@ -279,6 +285,9 @@ func (s *Sender) deliver(ctx context.Context, c webhooks.Claimed, global chan st
 			r.Attempted, r.Error = true, fmt.Sprintf("panic: %v", v)
 			s.schedule(&r)
 		}
+		if r.Attempted && s.d.Observer != nil {
+			s.d.Observer.Attempted(r.Status == webhooks.StatusSucceeded, r.Duration)
+		}
 		s.results <- r
 	}()
 	if !c.Enabled {
@@ -339,7 +348,7 @@ func (s *Sender) deliver(ctx context.Context, c webhooks.Claimed, global chan st
 	case resp.StatusCode == http.StatusGone:
 		r.Status, r.Error = webhooks.StatusFailed, "410 Gone: webhook disabled"
 		cause := domain.Cause{Actor: events.Actor{Type: events.ActorSystem, ID: "webhooks"}, CausationID: c.DeliveryID}
-		if _, err := s.d.Disabler.Disable(context.WithoutCancel(ctx), c.WebhookID, "410 Gone from "+c.URL, cause); err != nil {
+		if _, err := s.d.Disabler.Disable(context.WithoutCancel(ctx), c.WebhookID, webhooks.GoneReasonPrefix+" from "+c.URL, cause); err != nil {
 			s.d.Logger.Error("webhooks: disabling after 410 failed", "webhook_id", c.WebhookID, "error", err)
 		} else {
 			s.d.Logger.Warn("webhooks: receiver answered 410 Gone; subscription disabled", "webhook_id", c.WebhookID)

@@ -15,6 +15,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/posthaste/posthaste/adapters/webhooksender"
+	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/webhook"
 	"github.com/posthaste/posthaste/events"
 	"github.com/posthaste/posthaste/projections/webhooks"
@@ -287,5 +288,66 @@ func TestShutdownHandsBackWaitingDeliveries(t *testing.T) {
 	f.db.QueryRow(`SELECT COUNT(*) FROM webhook_deliveries WHERE lease_owner <> ''`).Scan(&leased)
 	if sent != 1 || back != 5 || leased != 0 {
 		t.Errorf("sent %d, handed back %d, still leased %d; want 1, 5, 0", sent, back, leased)
+	}
+}
+
+var cliCause = domain.Cause{Actor: events.Actor{Type: events.ActorCLI, ID: "test"}}
+
+// webhook update: the domain refuses invalid values and records nothing when nothing differs;
+// the projection follows, and the sender sends to the new URL in the new format. An event
+// enqueued under the standard format that Postal has no name for (message.released) fails
+// unsent, with no attempt recorded.
+func TestUpdatedSubscriptionIsFollowed(t *testing.T) {
+	for name, mk := range backends() {
+		t.Run(name, func(t *testing.T) {
+			f := mk(t)
+			var oldHits atomic.Int64
+			old := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { oldHits.Add(1) }))
+			defer old.Close()
+			var mu sync.Mutex
+			var got []string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				mu.Lock()
+				got = append(got, r.Header.Get(webhook.HeaderPostalSignature)+"|"+string(b))
+				mu.Unlock()
+			}))
+			defer srv.Close()
+			sub, _ := f.subscribe(t, old.URL)
+			ctx := context.Background()
+			bad := "ftp://x"
+			if _, err := f.h.Update(ctx, sub.ID, webhook.Update{URL: &bad, Cause: cliCause}); err == nil || !strings.Contains(err.Error(), "invalid") {
+				t.Fatalf("update to %s: %v", bad, err)
+			}
+			same := old.URL
+			if s, err := f.h.Update(ctx, sub.ID, webhook.Update{URL: &same, Cause: cliCause}); err != nil || s.Version != sub.Version {
+				t.Fatalf("update to the same URL: version %d → %d, %v", sub.Version, s.Version, err)
+			}
+			f.project(t, messageEvents(t, "m1", time.Now(), events.MessageReleased{By: "cli:x"}, events.MessageDelivered{MXHost: "mx", ReplyCode: 250}))
+			url, postal := srv.URL+"/v2", webhook.FormatPostal
+			s, err := f.h.Update(ctx, sub.ID, webhook.Update{URL: &url, Format: &postal, Cause: cliCause})
+			if err != nil || s.URL != url || s.Format != postal || s.Version != sub.Version+1 {
+				t.Fatalf("update: %+v, %v", s, err)
+			}
+			f.projectStream(t, sub.ID)
+			run(t, f.sender(t, "node-a", webhooksender.Config{AllowPrivate: true}, time.Now))
+			waitUntil(t, 30*time.Second, "both deliveries settled", func() bool {
+				ds := deliveries(t, f, sub.ID)
+				return len(ds) == 2 && ds[0].Status != webhooks.StatusPending && ds[1].Status != webhooks.StatusPending
+			})
+			ds := deliveries(t, f, sub.ID)
+			if ds[0].EventType != "message.released" || ds[0].Status != webhooks.StatusFailed || len(ds[0].History) != 0 ||
+				!strings.Contains(ds[0].LastError, "Postal") {
+				t.Errorf("released after the switch to postal: %+v", ds[0])
+			}
+			if ds[1].Status != webhooks.StatusSucceeded || len(ds[1].History) != 1 {
+				t.Errorf("delivered: %+v", ds[1])
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if oldHits.Load() != 0 || len(got) != 1 || strings.HasPrefix(got[0], "|") || !strings.Contains(got[0], `"event":"MessageSent"`) {
+				t.Errorf("old URL hit %d times; new URL got %q", oldHits.Load(), got)
+			}
+		})
 	}
 }

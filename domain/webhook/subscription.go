@@ -19,6 +19,9 @@ const (
 	FormatPostal   = "postal"   // Postal's {event, timestamp, payload, uuid}, RSA signatures
 )
 
+// DisabledByUpdate is the disabled reason of a subscription disabled by webhook.updated.
+const DisabledByUpdate = "operator"
+
 // RotationGrace is how long the previous secret keeps signing after a rotation.
 const RotationGrace = 24 * time.Hour
 
@@ -92,7 +95,12 @@ func (s *Subscription) apply(env events.Envelope, ev events.Event) {
 			s.Enabled = *e.Enabled
 			if s.Enabled {
 				s.DisabledReason = ""
+			} else {
+				s.DisabledReason = DisabledByUpdate
 			}
+		}
+		if e.Format != nil {
+			s.Format = *e.Format
 		}
 	case *events.WebhookSecretRotated:
 		s.SecretID, s.PreviousSecretID, s.PreviousUntil = e.SecretID, e.PreviousSecretID, e.PreviousUntil
@@ -322,6 +330,64 @@ func (h *Handlers) Disable(ctx context.Context, id, reason string, cause domain.
 			return nil, nil
 		}
 		return []events.Event{events.WebhookDisabled{Reason: reason}}, nil
+	})
+}
+
+// Update is the input of Handlers.Update: nil fields stay as they are.
+type Update struct {
+	URL     *string
+	Events  *[]string // wire names; empty or ["all"] = every offered event
+	Enabled *bool
+	Format  *string
+	Cause   domain.Cause
+}
+
+// Update validates the changed fields and records one webhook.updated carrying only the fields
+// whose value differs from the subscription's (nothing is recorded when none does). Enabling a
+// subscription clears its disabled reason; deliveries failed while it was disabled stay failed
+// (`webhook redeliver` or `replay` sends them).
+func (h *Handlers) Update(ctx context.Context, id string, u Update) (Subscription, error) {
+	if u.URL != nil {
+		if err := ValidateURL(*u.URL); err != nil {
+			return Subscription{}, err
+		}
+	}
+	var evs []string
+	if u.Events != nil {
+		var err error
+		if evs, err = NormalizeEvents(*u.Events); err != nil {
+			return Subscription{}, err
+		}
+	}
+	if u.Format != nil && *u.Format != FormatStandard && *u.Format != FormatPostal {
+		return Subscription{}, fmt.Errorf("%w: format %q (want standard or postal)", ErrInvalid, *u.Format)
+	}
+	return h.update(ctx, id, u.Cause, func(s Subscription) ([]events.Event, error) {
+		var e events.WebhookUpdated
+		changed := false
+		if u.URL != nil && *u.URL != s.URL {
+			v := *u.URL
+			e.URL, changed = &v, true
+		}
+		if u.Events != nil && strings.Join(evs, ",") != strings.Join(s.Events, ",") {
+			v := evs
+			if v == nil {
+				v = []string{} // every offered event (a nil list would encode as null: "unchanged")
+			}
+			e.Events, changed = &v, true
+		}
+		if u.Enabled != nil && *u.Enabled != s.Enabled {
+			v := *u.Enabled
+			e.Enabled, changed = &v, true
+		}
+		if u.Format != nil && *u.Format != s.Format {
+			v := *u.Format
+			e.Format, changed = &v, true
+		}
+		if !changed {
+			return nil, nil
+		}
+		return []events.Event{e}, nil
 	})
 }
 

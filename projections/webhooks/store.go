@@ -471,6 +471,36 @@ func (s *Store) Enqueue(ctx context.Context, webhookID string, envs []events.Env
 	return ids, errorf2("enqueue", tx.Commit())
 }
 
+// Stats are the figures /metrics shows of the webhook tables.
+type Stats struct {
+	Pending      int64     // deliveries waiting for an attempt (first or retry), leased ones included
+	OldestEvent  time.Time // when the oldest pending delivery's event occurred (zero when none)
+	DisabledGone int64     // subscriptions disabled after a 410 Gone and not enabled again
+}
+
+// Stats reads the pending backlog and the subscriptions a receiver disabled. Counting walks the
+// pending part of the due index (and each pending row for its event time): its cost grows with
+// the backlog, not with the deliveries made.
+func (s *Store) Stats(ctx context.Context) (Stats, error) {
+	var st Stats
+	var oldest sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), MIN(occurred_us) FROM webhook_deliveries WHERE status = ?`, StatusPending).
+		Scan(&st.Pending, &oldest); err != nil {
+		return Stats{}, errorf("stats", err)
+	}
+	if oldest.Valid {
+		st.OldestEvent = fromUS(oldest.Int64)
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_subscriptions WHERE enabled = 0 AND disabled_reason LIKE ?`,
+		GoneReasonPrefix+"%").Scan(&st.DisabledGone); err != nil {
+		return Stats{}, errorf("stats", err)
+	}
+	return st, nil
+}
+
+// GoneReasonPrefix starts the disabled reason the sender records after a 410 Gone.
+const GoneReasonPrefix = "410 Gone"
+
 // SubscriptionKnown reports whether the projection has seen a subscription's creation (the
 // sender only sends what the projection enqueued).
 func (s *Store) SubscriptionKnown(ctx context.Context, webhookID string) (bool, error) {

@@ -115,8 +115,19 @@ func (Projection) Apply(ctx context.Context, tx *sql.Tx, dialect string, rec eve
 					return err
 				}
 			}
+			if e.Format != nil {
+				if err := exec(`UPDATE webhook_subscriptions SET format = ? WHERE webhook_id = ?`, *e.Format, env.StreamID); err != nil {
+					return err
+				}
+			}
 			if e.Enabled != nil {
-				return exec(`UPDATE webhook_subscriptions SET enabled = ?, disabled_reason = '' WHERE webhook_id = ?`, boolInt(*e.Enabled), env.StreamID)
+				// The reason domain/webhook's fold gives (webhook.DisabledByUpdate; projections do
+				// not import domain packages).
+				reason := ""
+				if !*e.Enabled {
+					reason = "operator"
+				}
+				return exec(`UPDATE webhook_subscriptions SET enabled = ?, disabled_reason = ? WHERE webhook_id = ?`, boolInt(*e.Enabled), reason, env.StreamID)
 			}
 			return nil
 		case *events.WebhookSecretRotated:

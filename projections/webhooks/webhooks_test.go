@@ -141,3 +141,102 @@ func fmtMap(m map[string]int) string {
 	}
 	return out
 }
+
+// webhook.updated: the read model follows URL, events, format and enabled changes (the events
+// list back to "all" included), and enqueueing follows the new state: nothing while disabled,
+// only the events now asked for afterwards.
+func TestUpdatedSubscriptionsInReadModel(t *testing.T) {
+	for name, mk := range backends() {
+		t.Run(name, func(t *testing.T) {
+			st, dialect := mk(t)
+			ctx := context.Background()
+			t0 := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+			at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+			url, postal, off, on := "https://new.test/hook", "postal", false, true
+			bounced, all := []string{"message.bounced"}, []string{}
+			envs := []events.Envelope{
+				env(t, events.WebhookCreated{URL: "https://a.test/", Format: "standard", SecretID: "s1", Enabled: true}, "webhook", "wh", 1, "acme/main", at(0)),
+				env(t, events.WebhookUpdated{URL: &url, Events: &bounced, Format: &postal}, "webhook", "wh", 2, "acme/main", at(1)),
+				env(t, events.MessageDelivered{MXHost: "mx"}, "message", "m1", 1, "acme/main", at(2)), // not asked for
+				env(t, events.MessageBounced{Reason: "x", Class: "hard", Source: "smtp"}, "message", "m2", 1, "acme/main", at(3)),
+				env(t, events.WebhookUpdated{Enabled: &off}, "webhook", "wh", 3, "acme/main", at(4)),
+				env(t, events.MessageBounced{Reason: "x", Class: "hard", Source: "smtp"}, "message", "m3", 1, "acme/main", at(5)), // disabled
+				env(t, events.WebhookUpdated{Enabled: &on, Events: &all}, "webhook", "wh", 4, "acme/main", at(6)),
+				env(t, events.MessageDelivered{MXHost: "mx"}, "message", "m4", 1, "acme/main", at(7)),
+			}
+			if err := st.Append(ctx, envs...); err != nil {
+				t.Fatal(err)
+			}
+			db := projections.DB{SQL: st.DB(), Dialect: dialect}
+			type row struct {
+				url, events, format, reason string
+				enabled                     int
+			}
+			var seen []row
+			for _, e := range envs {
+				tx, err := db.SQL.BeginTx(ctx, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := webhooks.New().Apply(ctx, tx, dialect, events.Record{Envelope: e}); err != nil {
+					t.Fatal(err)
+				}
+				if err := tx.Commit(); err != nil {
+					t.Fatal(err)
+				}
+				if e.Type == "webhook.updated" {
+					var r row
+					if err := db.SQL.QueryRow(`SELECT url, events, format, disabled_reason, enabled FROM webhook_subscriptions WHERE webhook_id = 'wh'`).
+						Scan(&r.url, &r.events, &r.format, &r.reason, &r.enabled); err != nil {
+						t.Fatal(err)
+					}
+					seen = append(seen, r)
+				}
+			}
+			want := []row{
+				{url, "message.bounced", "postal", "", 1},
+				{url, "message.bounced", "postal", "operator", 0},
+				{url, "", "postal", "", 1},
+			}
+			if len(seen) != len(want) {
+				t.Fatalf("read model after each update: %+v", seen)
+			}
+			for i := range want {
+				if seen[i] != want[i] {
+					t.Errorf("after update %d: %+v, want %+v", i+1, seen[i], want[i])
+				}
+			}
+			s, _ := webhooks.NewStore(db.SQL, dialect)
+			ds, err := s.Deliveries(ctx, "wh", 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, d := range ds {
+				got = append(got, d.StreamKey)
+			}
+			if len(got) != 2 || got[0] != "message/m2" || got[1] != "message/m4" {
+				t.Errorf("deliveries enqueued %v, want message/m2 (bounced, asked for) and message/m4 (all, enabled again)", got)
+			}
+			// Stats (/metrics): both pending, the older from m2's event; nothing disabled by a 410 yet.
+			stats, err := s.Stats(ctx)
+			if err != nil || stats.Pending != 2 || !stats.OldestEvent.Equal(at(3)) || stats.DisabledGone != 0 {
+				t.Errorf("stats %+v, %v; want 2 pending, oldest at %v, none gone", stats, err, at(3))
+			}
+			gone := env(t, events.WebhookDisabled{Reason: webhooks.GoneReasonPrefix + " from " + url}, "webhook", "wh", 5, "acme/main", at(8))
+			tx, err := db.SQL.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := webhooks.New().Apply(ctx, tx, dialect, events.Record{Envelope: gone}); err != nil {
+				t.Fatal(err)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if stats, err := s.Stats(ctx); err != nil || stats.DisabledGone != 1 {
+				t.Errorf("stats after a 410: %+v, %v", stats, err)
+			}
+		})
+	}
+}
