@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/posthaste/posthaste/domain"
@@ -19,6 +18,8 @@ func init() {
 	register(command{path: "webhook create", usage: "--server ORG/NAME --url URL [--events a,b|all] [--format standard|postal] [--json]",
 		summary: "subscribe a URL to a server's events; the signing secret is printed once", run: runWebhookCreate})
 	register(command{path: "webhook list", usage: "--server ORG/NAME [--json]", summary: "list a server's webhooks", run: runWebhookList})
+	register(command{path: "webhook update", usage: "ID [--url URL] [--events a,b|all] [--enable|--disable] [--format standard|postal] [--json]",
+		summary: "change a webhook's URL, events, state or format (records webhook.updated with what changed)", run: runWebhookUpdate})
 	register(command{path: "webhook disable", usage: "ID [--json]", summary: "stop sending to a webhook", run: runWebhookDisable})
 	register(command{path: "webhook rotate-secret", usage: "ID [--json]",
 		summary: "new signing secret (printed once); the old one also signs for 24h", run: runWebhookRotate})
@@ -83,6 +84,54 @@ func toWebhookJSON(s webhook.Subscription, secret string) webhookJSON {
 	return out
 }
 
+// printWebhook answers a command that returns one subscription: its JSON (with the secret,
+// when the command made one), or the text line(s) format and args make.
+func printWebhook(cio cliIO, asJSON bool, s webhook.Subscription, secret, format string, args ...any) error {
+	if asJSON {
+		return writeJSON(cio.stdout, toWebhookJSON(s, secret))
+	}
+	_, err := fmt.Fprintf(cio.stdout, format, args...)
+	return err
+}
+
+// webhookCommand opens the store for a command taking one webhook (or delivery) ID.
+func webhookCommand(ctx context.Context, fs *flag.FlagSet, args []string, cio cliIO, what string) (*webhookEnv, string, error) {
+	env, pos, err := openWebhooks(ctx, fs, args, cio)
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := oneArg(pos, what)
+	if err != nil {
+		env.Close()
+		return nil, "", err
+	}
+	return env, id, nil
+}
+
+// webhookServer opens the store for a command taking --server and no argument, and resolves it.
+func webhookServer(ctx context.Context, fs *flag.FlagSet, args []string, cio cliIO, server *string) (*webhookEnv, string, error) {
+	env, pos, err := openWebhooks(ctx, fs, args, cio)
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := func() (string, error) {
+		if err := noArgs(pos); err != nil {
+			return "", err
+		}
+		ref, err := serverFlag(*server)
+		if err != nil {
+			return "", err
+		}
+		srv, err := env.h.GetServer(ctx, ref)
+		return srv.ID, err
+	}()
+	if err != nil {
+		env.Close()
+		return nil, "", err
+	}
+	return env, id, nil
+}
+
 func runWebhookCreate(ctx context.Context, cio cliIO, args []string) error {
 	fs := newFlagSet("webhook create", true)
 	server := fs.String("server", "", "the server ORG/NAME (required)")
@@ -90,142 +139,143 @@ func runWebhookCreate(ctx context.Context, cio cliIO, args []string) error {
 	evs := fs.String("events", "all", "comma list of event wire names, or all: "+strings.Join(webhook.Offered, ","))
 	format := fs.String("format", webhook.FormatStandard, "standard (Standard Webhooks) or postal (Postal's payloads and RSA signatures)")
 	asJSON := fs.Bool("json", false, "print the webhook and its secret as JSON")
-	env, pos, err := openWebhooks(ctx, fs, args, cio)
+	env, serverID, err := webhookServer(ctx, fs, args, cio, server)
 	if err != nil {
 		return err
 	}
 	defer env.Close()
-	if err := noArgs(pos); err != nil {
-		return err
-	}
-	ref, err := serverFlag(*server)
-	if err != nil {
-		return err
-	}
 	if *url == "" {
 		return usagef("--url is required")
 	}
-	srv, err := env.h.GetServer(ctx, ref)
+	s, secret, err := env.wh.Create(ctx, webhook.Create{ServerID: serverID, URL: *url, Events: strings.Split(*evs, ","), Format: *format, Cause: env.cause})
 	if err != nil {
 		return err
 	}
-	s, secret, err := env.wh.Create(ctx, webhook.Create{ServerID: srv.ID, URL: *url, Events: strings.Split(*evs, ","), Format: *format, Cause: env.cause})
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return writeJSON(cio.stdout, toWebhookJSON(s, secret))
-	}
-	fmt.Fprintf(cio.stdout, "created webhook %s for server %s → %s (%s format)\nsecret: %s\nthe secret is shown only now: store it safely\n",
+	return printWebhook(cio, *asJSON, s, secret, "created webhook %s for server %s → %s (%s format)\nsecret: %s\nthe secret is shown only now: store it safely\n",
 		s.ID, s.ServerID, s.URL, s.Format, secret)
-	return nil
 }
 
 func runWebhookList(ctx context.Context, cio cliIO, args []string) error {
 	fs := newFlagSet("webhook list", true)
 	server := fs.String("server", "", "the server ORG/NAME (required)")
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
-	env, pos, err := openWebhooks(ctx, fs, args, cio)
+	env, serverID, err := webhookServer(ctx, fs, args, cio, server)
 	if err != nil {
 		return err
 	}
 	defer env.Close()
-	if err := noArgs(pos); err != nil {
-		return err
-	}
-	ref, err := serverFlag(*server)
-	if err != nil {
-		return err
-	}
-	srv, err := env.h.GetServer(ctx, ref)
-	if err != nil {
-		return err
-	}
-	subs, err := env.wh.List(ctx, srv.ID)
+	subs, err := env.wh.List(ctx, serverID)
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		for _, s := range subs {
-			if err := writeJSON(cio.stdout, toWebhookJSON(s, "")); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeJSONLines(cio.stdout, subs, func(s webhook.Subscription) webhookJSON { return toWebhookJSON(s, "") })
 	}
-	tw := tabwriter.NewWriter(cio.stdout, 0, 4, 2, ' ', 0)
+	tw := newTable(cio.stdout)
 	fmt.Fprintln(tw, "ID\tURL\tFORMAT\tEVENTS\tSTATE")
 	for _, s := range subs {
 		j := toWebhookJSON(s, "")
-		state := "enabled"
-		if !s.Enabled {
-			state = "disabled (" + s.DisabledReason + ")"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.URL, s.Format, strings.Join(j.Events, ","), state)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.ID, s.URL, s.Format, strings.Join(j.Events, ","), webhookState(s))
 	}
 	return tw.Flush()
+}
+
+func runWebhookUpdate(ctx context.Context, cio cliIO, args []string) error {
+	fs := newFlagSet("webhook update", true)
+	url := fs.String("url", "", "the receiver's new http(s) URL")
+	evs := fs.String("events", "", "the new comma list of event wire names, or all: "+strings.Join(webhook.Offered, ","))
+	format := fs.String("format", "", "standard or postal")
+	enable := fs.Bool("enable", false, "send to the webhook again (deliveries failed while it was disabled stay failed: redeliver or replay them)")
+	disable := fs.Bool("disable", false, "stop sending to the webhook")
+	asJSON := fs.Bool("json", false, "print the webhook as JSON")
+	env, id, err := webhookCommand(ctx, fs, args, cio, "webhook ID")
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	u := webhook.Update{Cause: env.cause}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *enable && *disable {
+		return usagef("--enable and --disable exclude each other")
+	}
+	if set["url"] {
+		u.URL = url
+	}
+	if set["events"] {
+		list := strings.Split(*evs, ",")
+		u.Events = &list
+	}
+	if set["format"] {
+		u.Format = format
+	}
+	if *enable || *disable {
+		on := *enable
+		u.Enabled = &on
+	}
+	if u.URL == nil && u.Events == nil && u.Format == nil && u.Enabled == nil {
+		return usagef("nothing to change: give --url, --events, --format, --enable or --disable")
+	}
+	before, err := env.wh.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	s, err := env.wh.Update(ctx, id, u)
+	if err != nil {
+		return err
+	}
+	j := toWebhookJSON(s, "")
+	return printWebhook(cio, *asJSON, s, "", "%s webhook %s → %s (%s format, events %s, %s)\n", updatedVerb(s.Version != before.Version),
+		s.ID, s.URL, s.Format, strings.Join(j.Events, ","), webhookState(s))
+}
+
+func webhookState(s webhook.Subscription) string {
+	if s.Enabled {
+		return "enabled"
+	}
+	return "disabled (" + s.DisabledReason + ")"
 }
 
 func runWebhookDisable(ctx context.Context, cio cliIO, args []string) error {
 	fs := newFlagSet("webhook disable", true)
 	asJSON := fs.Bool("json", false, "print the webhook as JSON")
-	env, pos, err := openWebhooks(ctx, fs, args, cio)
+	env, id, err := webhookCommand(ctx, fs, args, cio, "webhook ID")
 	if err != nil {
 		return err
 	}
 	defer env.Close()
-	id, err := oneArg(pos, "webhook ID")
-	if err != nil {
-		return err
-	}
 	s, err := env.wh.Disable(ctx, id, "operator", env.cause)
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return writeJSON(cio.stdout, toWebhookJSON(s, ""))
-	}
-	fmt.Fprintf(cio.stdout, "webhook %s disabled\n", s.ID)
-	return nil
+	return printWebhook(cio, *asJSON, s, "", "webhook %s disabled\n", s.ID)
 }
 
 func runWebhookRotate(ctx context.Context, cio cliIO, args []string) error {
 	fs := newFlagSet("webhook rotate-secret", true)
 	asJSON := fs.Bool("json", false, "print the webhook and its new secret as JSON")
-	env, pos, err := openWebhooks(ctx, fs, args, cio)
+	env, id, err := webhookCommand(ctx, fs, args, cio, "webhook ID")
 	if err != nil {
 		return err
 	}
 	defer env.Close()
-	id, err := oneArg(pos, "webhook ID")
-	if err != nil {
-		return err
-	}
 	s, secret, err := env.wh.RotateSecret(ctx, id, env.cause)
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return writeJSON(cio.stdout, toWebhookJSON(s, secret))
-	}
-	fmt.Fprintf(cio.stdout, "new secret of webhook %s: %s\nthe previous secret also signs until %s\nthe secret is shown only now: store it safely\n",
+	return printWebhook(cio, *asJSON, s, secret, "new secret of webhook %s: %s\nthe previous secret also signs until %s\nthe secret is shown only now: store it safely\n",
 		s.ID, secret, s.PreviousUntil.UTC().Format(time.RFC3339))
-	return nil
 }
 
 func runWebhookDeliveries(ctx context.Context, cio cliIO, args []string) error {
 	fs := newFlagSet("webhook deliveries", true)
 	limit := fs.Int("limit", 1000, "at most this many deliveries, oldest event first")
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
-	env, pos, err := openWebhooks(ctx, fs, args, cio)
+	env, id, err := webhookCommand(ctx, fs, args, cio, "webhook ID")
 	if err != nil {
 		return err
 	}
 	defer env.Close()
-	id, err := oneArg(pos, "webhook ID")
-	if err != nil {
-		return err
-	}
 	if _, err := env.wh.Get(ctx, id); err != nil {
 		return err
 	}
@@ -234,14 +284,9 @@ func runWebhookDeliveries(ctx context.Context, cio cliIO, args []string) error {
 		return err
 	}
 	if *asJSON {
-		for _, d := range ds {
-			if err := writeJSON(cio.stdout, d); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeJSONLines(cio.stdout, ds, func(d webhooks.Delivery) webhooks.Delivery { return d })
 	}
-	tw := tabwriter.NewWriter(cio.stdout, 0, 4, 2, ' ', 0)
+	tw := newTable(cio.stdout)
 	fmt.Fprintln(tw, "DELIVERY\tEVENT\tSTATUS\tATTEMPTS\tLAST CODE\tLAST ERROR\tOCCURRED")
 	for _, d := range ds {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%s\n", d.ID, d.EventType, d.Status, d.Attempts, d.LastStatusCode, d.LastError,
@@ -253,15 +298,11 @@ func runWebhookDeliveries(ctx context.Context, cio cliIO, args []string) error {
 func runWebhookRedeliver(ctx context.Context, cio cliIO, args []string) error {
 	fs := newFlagSet("webhook redeliver", true)
 	asJSON := fs.Bool("json", false, "print the delivery as JSON")
-	env, pos, err := openWebhooks(ctx, fs, args, cio)
+	env, id, err := webhookCommand(ctx, fs, args, cio, "delivery ID")
 	if err != nil {
 		return err
 	}
 	defer env.Close()
-	id, err := oneArg(pos, "delivery ID")
-	if err != nil {
-		return err
-	}
 	d, err := env.deliveries.Redeliver(ctx, id, time.Now())
 	if err != nil {
 		return err
@@ -278,15 +319,11 @@ func runWebhookReplay(ctx context.Context, cio cliIO, args []string) error {
 	since := fs.String("since", "", "events that occurred at or after: RFC 3339 or relative (-2h) (required)")
 	until := fs.String("until", "", "events that occurred before: RFC 3339 or relative")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	env, pos, err := openWebhooks(ctx, fs, args, cio)
+	env, id, err := webhookCommand(ctx, fs, args, cio, "webhook ID")
 	if err != nil {
 		return err
 	}
 	defer env.Close()
-	id, err := oneArg(pos, "webhook ID")
-	if err != nil {
-		return err
-	}
 	now := time.Now()
 	if *since == "" {
 		return usagef("--since is required")
@@ -351,15 +388,11 @@ func dnsAllOK(e events.Envelope) bool {
 func runWebhookTest(ctx context.Context, cio cliIO, args []string) error {
 	fs := newFlagSet("webhook test", true)
 	asJSON := fs.Bool("json", false, "print the delivery as JSON")
-	env, pos, err := openWebhooks(ctx, fs, args, cio)
+	env, id, err := webhookCommand(ctx, fs, args, cio, "webhook ID")
 	if err != nil {
 		return err
 	}
 	defer env.Close()
-	id, err := oneArg(pos, "webhook ID")
-	if err != nil {
-		return err
-	}
 	s, err := env.wh.Get(ctx, id)
 	if err != nil {
 		return err

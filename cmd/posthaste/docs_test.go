@@ -42,7 +42,7 @@ var catalogueProducers = map[string]string{
 	"suppression.added":             "domain/suppression",
 	"suppression.removed":           "domain/suppression",
 	"webhook.created":               "domain/webhook (CLI)",
-	"webhook.updated":               "domain/webhook (not produced yet)",
+	"webhook.updated":               "domain/webhook (CLI, API)",
 	"webhook.secret_rotated":        "domain/webhook (CLI)",
 	"webhook.disabled":              "domain/webhook (CLI)",
 	"server.send_limit_approaching": "domain/access",

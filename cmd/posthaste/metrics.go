@@ -9,6 +9,7 @@ import (
 
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/events"
+	"github.com/posthaste/posthaste/projections/webhooks"
 )
 
 // Metric names (snake_case, prefixed posthaste_).
@@ -33,6 +34,7 @@ func newRegistry(p *Platform) *prometheus.Registry {
 	if p.relayMetrics != nil {
 		reg.MustRegister(p.relayMetrics.published, p.relayMetrics.failures, p.relayMetrics.leader, p.relayMetrics.batchSeconds)
 	}
+	webhookSenderMetrics.register(reg, p)
 	return reg
 }
 
@@ -131,3 +133,71 @@ func (m *relayMetrics) Leader(leader bool) {
 }
 
 func (m *relayMetrics) Failed(error) { m.failures.Inc() }
+
+// webhookMetrics counts what this process's webhook sender did (webhooksender.Observer). One per
+// process: the webhooks role and /metrics share it.
+type webhookMetrics struct {
+	attempts *prometheus.CounterVec
+	seconds  prometheus.Histogram
+}
+
+var webhookSenderMetrics = &webhookMetrics{
+	attempts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "posthaste_webhook_attempts_total",
+		Help: "Webhook HTTP attempts made by this process, by result (succeeded: a 2xx answer; failed: anything else)."}, []string{"result"}),
+	seconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "posthaste_webhook_attempt_seconds",
+		Help: "Duration of one webhook attempt (connect to the last response byte read).", Buckets: prometheus.DefBuckets}),
+}
+
+func (m *webhookMetrics) Attempted(succeeded bool, took time.Duration) {
+	result := "failed"
+	if succeeded {
+		result = "succeeded"
+	}
+	m.attempts.WithLabelValues(result).Inc()
+	m.seconds.Observe(took.Seconds())
+}
+
+func (m *webhookMetrics) register(reg prometheus.Registerer, p *Platform) {
+	// Both results are present from the start, so a rate over them is defined before the first failure.
+	m.attempts.WithLabelValues("succeeded")
+	m.attempts.WithLabelValues("failed")
+	reg.MustRegister(m.attempts, m.seconds, webhookCollector{p})
+}
+
+var (
+	descWebhookPending = prometheus.NewDesc("posthaste_webhook_deliveries_pending",
+		"Webhook deliveries waiting for an attempt (first or retry, in flight included).", nil, nil)
+	descWebhookOldest = prometheus.NewDesc("posthaste_webhook_oldest_pending_age_seconds",
+		"Age of the event of the oldest pending webhook delivery (0 when none is pending).", nil, nil)
+	descWebhookGone = prometheus.NewDesc("posthaste_webhook_subscriptions_disabled_gone",
+		"Webhook subscriptions disabled after their receiver answered 410 Gone (and not enabled again).", nil, nil)
+)
+
+// webhookCollector reads the webhook tables at scrape time.
+type webhookCollector struct{ p *Platform }
+
+func (c webhookCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descWebhookPending
+	ch <- descWebhookOldest
+	ch <- descWebhookGone
+}
+
+func (c webhookCollector) Collect(ch chan<- prometheus.Metric) {
+	st, err := webhooks.NewStore(c.p.DB.SQL, c.p.DB.Dialect)
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), statusTimeout)
+	defer cancel()
+	s, err := st.Stats(ctx)
+	if err != nil {
+		return
+	}
+	age := 0.0
+	if !s.OldestEvent.IsZero() {
+		age = max(0, time.Since(s.OldestEvent).Seconds())
+	}
+	ch <- prometheus.MustNewConstMetric(descWebhookPending, prometheus.GaugeValue, float64(s.Pending))
+	ch <- prometheus.MustNewConstMetric(descWebhookOldest, prometheus.GaugeValue, age)
+	ch <- prometheus.MustNewConstMetric(descWebhookGone, prometheus.GaugeValue, float64(s.DisabledGone))
+}

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -356,6 +357,51 @@ func TestWebhooksEndToEnd(t *testing.T) {
 			if out := mustRun(t, env, "webhook", "list", "--server", "acme/main"); !strings.Contains(out, "disabled (operator)") {
 				t.Errorf("webhook list after disable:\n%s", out)
 			}
+			// webhook update: flags name what changes; webhook.updated records what differs.
+			for _, bad := range [][]string{{}, {"--enable", "--disable"}, {"--format", "xml"}, {"--events", "message.nope"}} {
+				if _, stderr, code := runBin(t, env, append([]string{"webhook", "update", shapeW.ID}, bad...)...); code == 0 {
+					t.Errorf("webhook update %v: exit 0 (%q), want refused", bad, stderr)
+				}
+			}
+			var upd struct {
+				URL, Format string
+				Events      []string
+				Enabled     bool
+				Reason      string `json:"disabled_reason"`
+			}
+			out := mustRun(t, env, "webhook", "update", shapeW.ID, "--url", "https://hooks.example.com/y", "--events", "message.bounced",
+				"--format", "postal", "--json")
+			wantKeys(t, out, "created_at disabled_reason enabled events format id server url")
+			if err := json.Unmarshal([]byte(out), &upd); err != nil || upd.URL != "https://hooks.example.com/y" || upd.Format != "postal" ||
+				len(upd.Events) != 1 || upd.Events[0] != "message.bounced" || upd.Enabled || upd.Reason != "operator" {
+				t.Errorf("webhook update --json: %s (%v)", out, err)
+			}
+			if out := mustRun(t, env, "webhook", "update", shapeW.ID, "--url", "https://hooks.example.com/y"); !strings.HasPrefix(out, "unchanged:") {
+				t.Errorf("webhook update to the same URL: %q", out)
+			}
+			upd = struct {
+				URL, Format string
+				Events      []string
+				Enabled     bool
+				Reason      string `json:"disabled_reason"`
+			}{}
+			out = mustRun(t, env, "webhook", "update", shapeW.ID, "--enable", "--events", "all", "--json")
+			if err := json.Unmarshal([]byte(out), &upd); err != nil || !upd.Enabled || upd.Reason != "" || len(upd.Events) != 1 || upd.Events[0] != "all" {
+				t.Errorf("webhook update --enable --json: %s (%v)", out, err)
+			}
+			mustRun(t, env, "webhook", "update", shapeW.ID, "--disable") // still never sent to
+			listed := false
+			for _, line := range strings.Split(mustRun(t, env, "webhook", "list", "--server", "acme/main"), "\n") {
+				if f := strings.Fields(line); len(f) > 0 && f[0] == shapeW.ID {
+					listed = strings.Join(f[1:], " ") == "https://hooks.example.com/y postal all disabled (operator)"
+				}
+			}
+			if !listed {
+				t.Errorf("webhook list after updates:\n%s", mustRun(t, env, "webhook", "list", "--server", "acme/main"))
+			}
+			if out := mustRun(t, env, "events", "--type", "webhook.updated", "--json"); strings.Count(out, `"webhook.updated"`) != 3 {
+				t.Errorf("webhook.updated events recorded:\n%s", out)
+			}
 
 			srv := startServe(t, env)
 			from := "alerts@example.org"
@@ -581,6 +627,17 @@ func TestWebhooksEndToEnd(t *testing.T) {
 			for _, r := range pyRecv.snapshot() {
 				if !r.OK && r.ID != tamperProbe {
 					t.Errorf("python receiver rejected %s after the rotation", r.ID)
+				}
+			}
+			// /metrics: this process's attempts by result (the flaky and the 410 receivers failed
+			// some), the subscription a 410 disabled, the pending backlog and its oldest age.
+			_, metrics := httpGet(srv.http + "/metrics")
+			for _, m := range []string{`posthaste_webhook_attempts_total\{result="succeeded"\} [1-9]`, `posthaste_webhook_attempts_total\{result="failed"\} [1-9]`,
+				`(?m)^posthaste_webhook_subscriptions_disabled_gone 1$`,
+				`(?m)^posthaste_webhook_deliveries_pending [0-9]+$`, `(?m)^posthaste_webhook_oldest_pending_age_seconds [0-9.e+-]+$`,
+				`posthaste_webhook_attempt_seconds_count [1-9]`} {
+				if !regexp.MustCompile(m).MatchString(metrics) {
+					t.Errorf("/metrics lacks %s", m)
 				}
 			}
 			if code := srv.stop(t); code != 0 {

@@ -56,7 +56,7 @@ func buildWebhooksRole(cfg Config, p *Platform, log *slog.Logger) (role, error) 
 		PostalKey: func(ctx context.Context) (webhook.PostalKey, error) {
 			return webhook.LoadPostalKey(ctx, deps.secrets, rand.Reader)
 		},
-		Clock: time.Now, Rand: webhooksender.DefaultRand, Logger: log,
+		Clock: time.Now, Rand: webhooksender.DefaultRand, Logger: log, Observer: webhookSenderMetrics,
 	})
 	if err != nil {
 		return role{}, err
