@@ -3,6 +3,8 @@ package relay_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -101,11 +103,12 @@ func BenchmarkRelayMariaDBToRabbitMQ(b *testing.B) {
 			cfg := rabbitConfig(b, names...)
 			cfg.Confirms = c.confirms
 			cfg.QueueType = c.queueType
+			cfg.PublishWindow = envInt(b, "POSTHASTE_BENCH_RELAY_WINDOW") // 0: the default
 			pub := &timedPublisher{Publisher: newPublisher(b, cfg, names...)}
 			recs := bustest.Records(0, b.N)
 			appendAll(b, store, recs)
 			outbox := &timedOutbox{Outbox: store}
-			r, err := relay.New(relay.Config{IdlePoll: 5 * time.Millisecond}, outbox, pub, memory.NewLocker(), quiet(), time.Now)
+			r, err := relay.New(relay.Config{IdlePoll: 5 * time.Millisecond, BatchSize: envInt(b, "POSTHASTE_BENCH_RELAY_BATCH")}, outbox, pub, memory.NewLocker(), quiet(), time.Now)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -135,4 +138,17 @@ func BenchmarkRelayMariaDBToRabbitMQ(b *testing.B) {
 			b.ReportMetric(perEvent(cpu.DB), "mariadb-cpu-µs/event")
 		})
 	}
+}
+
+// envInt reads a tuning knob of the benchmark (0 when unset: the shipped default).
+func envInt(b *testing.B, name string) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		b.Fatalf("%s: %v", name, err)
+	}
+	return n
 }

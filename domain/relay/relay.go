@@ -2,8 +2,8 @@
 // event store's outbox onto the bus.
 //
 // It owns the publishing loop and its guarantees: a row leaves the outbox only after the bus
-// confirmed it (publish, then Ack); a cancelled context finishes the batch in flight before Run
-// returns, so nothing is left half done; two relays overlapping for a moment (a lease that
+// confirmed it (publish, then Ack); a cancelled context finishes the batches in flight (every
+// batch already sent is confirmed and acked) before Run returns, so nothing is left half done; two relays overlapping for a moment (a lease that
 // expired under a slow leader) may publish an entry twice but never lose one.
 //
 // It must not know which broker or database it talks to: it sees only the domain ports Outbox,
@@ -47,7 +47,7 @@ type Config struct {
 	IdlePoll time.Duration
 	// ErrorBackoff is the wait after a failed Pending, Publish or Ack before the same batch is retried.
 	ErrorBackoff time.Duration
-	// DrainTimeout bounds how long the batch in flight may still take once ctx is cancelled.
+	// DrainTimeout bounds how long the batches in flight may still take once ctx is cancelled.
 	DrainTimeout time.Duration
 	// Notify, when set, wakes the relay at once (in-process appends signal it; sends may be
 	// dropped when a wake-up is already pending). Without it the relay only polls.
@@ -57,7 +57,7 @@ type Config struct {
 }
 
 // Observer receives the relay's progress, e.g. to export relay lag to Prometheus.
-// Its methods are called from the relay's goroutine and must not block.
+// Its methods are called from the relay's goroutines, one call at a time, and must not block.
 type Observer interface {
 	// Published reports a batch of n records confirmed by the bus and acked in the outbox;
 	// lastPosition is the highest position in it.
@@ -156,8 +156,8 @@ func (r *Relay) Stats() Stats {
 	}
 }
 
-// Run relays until ctx is cancelled, then returns nil after finishing the batch in flight
-// (publish and ack, bounded by DrainTimeout). While another relay holds the lock it retries
+// Run relays until ctx is cancelled, then returns nil after finishing the batches in flight
+// (confirm and ack of every batch already sent, bounded by DrainTimeout). While another relay holds the lock it retries
 // every LockRetry. When its lease is lost it stops leader work and tries to lock again.
 // Run may be called once at a time per Relay.
 func (r *Relay) Run(ctx context.Context) error {
