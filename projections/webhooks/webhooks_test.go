@@ -3,6 +3,7 @@ package webhooks_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"testing"
 	"time"
 
@@ -236,6 +237,68 @@ func TestUpdatedSubscriptionsInReadModel(t *testing.T) {
 			}
 			if stats, err := s.Stats(ctx); err != nil || stats.DisabledGone != 1 {
 				t.Errorf("stats after a 410: %+v, %v", stats, err)
+			}
+		})
+	}
+}
+
+// Claim reads candidates a page (the batch size) at a time: refusals (an endpoint at its cap)
+// make it read further pages, up to 4× the batch, so deliveries of another endpoint behind a
+// refused run are still claimed; those beyond 4× the batch wait for the next claim.
+func TestClaimPagesPastRefusedCandidates(t *testing.T) {
+	for name, mk := range backends() {
+		t.Run(name, func(t *testing.T) {
+			st, dialect := mk(t)
+			ctx := context.Background()
+			t0 := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+			envs := []events.Envelope{
+				env(t, events.WebhookCreated{URL: "https://a.test/", Format: "standard", SecretID: "s1", Enabled: true}, "webhook", "wh-a", 1, "acme/a", t0),
+				env(t, events.WebhookCreated{URL: "https://b.test/", Format: "standard", SecretID: "s2", Enabled: true}, "webhook", "wh-b", 1, "acme/b", t0),
+			}
+			// 31 deliveries of wh-a due first, then 10 of wh-b.
+			for i := 0; i < 41; i++ {
+				server := "acme/a"
+				if i >= 31 {
+					server = "acme/b"
+				}
+				envs = append(envs, env(t, events.MessageDelivered{MXHost: "mx"}, "message", fmt.Sprintf("m%02d", i), 1, server, t0.Add(time.Duration(i+1)*time.Second)))
+			}
+			db := projections.DB{SQL: st.DB(), Dialect: dialect}
+			tx, err := db.SQL.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range envs {
+				if err := webhooks.New().Apply(ctx, tx, dialect, events.Record{Envelope: e}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			s, _ := webhooks.NewStore(db.SQL, dialect)
+			onlyB := func(id string) bool { return id == "wh-b" }
+			now := t0.Add(time.Hour)
+			got, err := s.Claim(ctx, "node", now, time.Minute, 10, onlyB)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// 40 candidates considered: 31 refused, the first 9 of wh-b taken.
+			if len(got) != 9 {
+				t.Fatalf("claimed %d, want the 9 of wh-b within 4x10 candidates", len(got))
+			}
+			for _, c := range got {
+				if c.WebhookID != "wh-b" {
+					t.Fatalf("claimed a delivery of %s", c.WebhookID)
+				}
+			}
+			got, err = s.Claim(ctx, "node", now, time.Minute, 10, onlyB)
+			if err != nil || len(got) != 1 || got[0].WebhookID != "wh-b" {
+				t.Fatalf("second claim: %d deliveries, %v; want wh-b's last one", len(got), err)
+			}
+			got, err = s.Claim(ctx, "node", now, time.Minute, 10, nil)
+			if err != nil || len(got) != 10 || got[0].WebhookID != "wh-a" {
+				t.Fatalf("claim without refusals: %d deliveries, %v; want 10 of wh-a", len(got), err)
 			}
 		})
 	}
