@@ -7,6 +7,7 @@
 #
 # usage: scripts/bench-lifecycle.sh [N] [SESSIONS]
 # env:   BENCH_POSTFIX=0      skip the Postfix half (diagnostic runs)
+#        BENCH_DRAIN=1        after the last delivery, wait for the read side to catch up
 #        BENCH_DB_PARAMS=...  extra query parameters of the MariaDB URL, e.g.
 #                             long_query_time=0 to send Posthaste's statements to the slow log
 #        POSTHASTE_PPROF_LISTEN=127.0.0.1:6060 serve /debug/pprof from the worker (see lifecycle.go)
@@ -52,13 +53,37 @@ CRED=$($P credential create --server bench/main --type smtp --json)
 USER=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["username"])' "$CRED")
 PASS=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["password"])' "$CRED")
 $P serve >"$WORK/serve.log" 2>&1 &
+SERVE=$!
+# CPU seconds (user+system) of mariadbd, RabbitMQ and serve, to print CPU per message.
+cpu() { for p in $(pgrep -x mariadbd | head -1) $(pgrep -x beam.smp | head -1) $SERVE; do
+  awk '{printf "%s ", $14+$15}' /proc/$p/stat 2>/dev/null || printf '0 '; done; }
 for _ in $(seq 100); do curl -fs http://127.0.0.1:8091/readyz >/dev/null && break; sleep 0.2; done
 
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "date: $(date -u +%F), machine: $(nproc) cores, $(free -g | awk '/Mem/{print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME"), innodb_flush_log_at_trx_commit=$(mysql -N -uroot -e 'select @@innodb_flush_log_at_trx_commit')"
+C0=$(cpu)
 "$WORK/phload" -header -name "posthaste (production stack, DKIM RSA-2048, STARTTLS+AUTH)" -target 127.0.0.1:2525 \
   -sink $SINK -n "$N" -sessions "$SESSIONS" -user "$USER" -password "$PASS"
+C1=$(cpu)
+python3 - "$N" "$(getconf CLK_TCK)" $C0 $C1 <<'PY'
+import sys
+n, hz, v = int(sys.argv[1]), int(sys.argv[2]), [int(float(x)) for x in sys.argv[3:]]
+d = [(b - a) * 1000 / hz / n for a, b in zip(v[:3], v[3:])]
+print("CPU per message until the last delivery: mariadbd %.1f ms, RabbitMQ %.1f ms, posthaste %.1f ms, total %.1f ms" % (d[0], d[1], d[2], sum(d)))
+PY
 echo "load average after the Posthaste run: $(cut -d' ' -f1-3 /proc/loadavg)"
+# How far the read side is behind when the last message reached the sink; with BENCH_DRAIN=1,
+# how long it then takes to catch up (its CPU is not in the figure above).
+lag() { "$P" status --json 2>/dev/null | python3 -c 'import json,sys
+s = json.load(sys.stdin)
+print(s["relay_lag"] + sum(p["lag"] for p in s["projections"]), "events (relay %d; %s)" % (s["relay_lag"],
+      ", ".join("%s %d" % (p["projection"], p["lag"]) for p in s["projections"])))'; }
+echo "read-side lag at the last delivery: $(lag)"
+if [ "${BENCH_DRAIN:-0}" = 1 ]; then
+  T0=$(date +%s)
+  until [ "$(lag | cut -d' ' -f1)" = 0 ] || [ $(( $(date +%s) - T0 )) -gt 900 ]; do sleep 2; done
+  echo "read side after $(( $(date +%s) - T0 ))s: lag $(lag)"
+fi
 kill %1; wait %1 2>/dev/null || true
 [ "${BENCH_POSTFIX:-1}" = 0 ] && exit 0
 command -v postmulti >/dev/null || { echo "postfix is not installed (no postmulti): Postfix half skipped" >&2; exit 0; }
