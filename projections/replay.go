@@ -72,7 +72,12 @@ func ReplayWith(ctx context.Context, db DB, reader Reader, proj Projection, logg
 // shadowed by temporary tables too. Events are applied through the same code as the live
 // runner, except that the per-stream checkpoints are kept in memory (the model is built from
 // scratch in position order, so each stream's versions come in order) and written once, at the
-// swap; a stream whose versions have a gap is filled from the store as in the live runner.
+// swap; a stream whose versions have a gap is filled from the store as in the live runner. That
+// map costs memory per stream (roughly 100–150 bytes: ~40 MB for the 317k streams of 1M events).
+//
+// On SQLite the swap of a Retargetable projection builds the live indexes inside the swap
+// transaction (SQLite has no RENAME INDEX, so they cannot be built beforehand under their
+// names); another process waits for the file's write lock meanwhile (busy_timeout).
 //
 // Each projection's swap takes its position lock, so a live consumer of it waits, and replaces
 // the model together with the projection's checkpoints, horizon and dead letters:
