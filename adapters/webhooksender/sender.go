@@ -230,31 +230,25 @@ func (s *Sender) sem(webhookID string) chan struct{} {
 	return c
 }
 
-// complete writes results in batches: every 500 results or 50 ms.
+// complete writes results in batches (every 500 results or 50 ms), up to two batches at once:
+// one commit's latency does not hold back the next batch (a delivery is in at most one batch:
+// it cannot be claimed again before its result is recorded).
 func (s *Sender) complete() {
 	var buf []webhooks.Result
+	var wg sync.WaitGroup
+	writers := make(chan struct{}, 2)
 	flush := func() {
 		if len(buf) == 0 {
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		for try := 0; ; try++ {
-			err := s.d.Store.Complete(ctx, s.cfg.Owner, buf)
-			if err == nil {
-				break
-			}
-			if try == 5 || ctx.Err() != nil {
-				s.d.Logger.Error("webhooks: recording results failed; their leases expire and they are sent again", "error", err, "count", len(buf))
-				break
-			}
-			time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)
-		}
-		for _, r := range buf {
-			s.release(r.WebhookID)
-		}
-		buf = buf[:0]
-		s.Wake() // room for more claims
+		batch := buf
+		buf = nil
+		writers <- struct{}{} // two in flight: results wait in s.results
+		wg.Add(1)
+		go func() {
+			defer func() { <-writers; wg.Done() }()
+			s.record(batch)
+		}()
 	}
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
@@ -263,6 +257,7 @@ func (s *Sender) complete() {
 		case r, ok := <-s.results:
 			if !ok {
 				flush()
+				wg.Wait()
 				return
 			}
 			buf = append(buf, r)
@@ -273,6 +268,27 @@ func (s *Sender) complete() {
 			flush()
 		}
 	}
+}
+
+// record writes one batch of results (retried a few times), then releases their places.
+func (s *Sender) record(batch []webhooks.Result) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for try := 0; ; try++ {
+		err := s.d.Store.Complete(ctx, s.cfg.Owner, batch)
+		if err == nil {
+			break
+		}
+		if try == 5 || ctx.Err() != nil {
+			s.d.Logger.Error("webhooks: recording results failed; their leases expire and they are sent again", "error", err, "count", len(batch))
+			break
+		}
+		time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)
+	}
+	for _, r := range batch {
+		s.release(r.WebhookID)
+	}
+	s.Wake() // room for more claims
 }
 
 // deliver sends one claimed delivery and hands its result to the completer. A panic becomes a
