@@ -34,16 +34,22 @@ func New(t testing.TB, records ...string) *Server {
 			t.Fatalf("dnszonetest: %v", err)
 		}
 	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("dnszonetest: listen udp: %v", err)
+	// UDP and TCP on one port: the TCP side of a random UDP port may be taken, so try several.
+	var pc net.PacketConn
+	var l net.Listener
+	for try := 0; l == nil; try++ {
+		var err error
+		if pc, err = net.ListenPacket("udp", "127.0.0.1:0"); err != nil {
+			t.Fatalf("dnszonetest: listen udp: %v", err)
+		}
+		if l, err = net.Listen("tcp", pc.LocalAddr().String()); err != nil {
+			pc.Close()
+			if try == 20 {
+				t.Fatalf("dnszonetest: listen tcp beside udp: %v", err)
+			}
+		}
 	}
 	s.Addr = pc.LocalAddr().String()
-	l, err := net.Listen("tcp", s.Addr)
-	if err != nil {
-		pc.Close()
-		t.Fatalf("dnszonetest: listen tcp: %v", err)
-	}
 	udp := &dns.Server{PacketConn: pc, Handler: s}
 	tcp := &dns.Server{Listener: l, Handler: s}
 	go func() { _ = udp.ActivateAndServe() }()
