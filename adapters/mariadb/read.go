@@ -53,8 +53,15 @@ func (s *Store) Query(ctx context.Context, f domain.EventFilter) ([]events.Recor
 		limit = defaultQueryLimit
 	}
 	where, args := filterSQL(f)
+	// Both reads see one snapshot (REPEATABLE READ): the relay stamping an event between them
+	// would otherwise hide it from both.
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("mariadb: query events: %w", err)
+	}
+	defer tx.Rollback()
 	q := `SELECT position, data FROM events WHERE position > ?` + where + ` ORDER BY position LIMIT ?`
-	rows, err := s.db.QueryContext(ctx, q, append(append([]any{f.After}, args...), limit)...)
+	rows, err := tx.QueryContext(ctx, q, append(append([]any{f.After}, args...), limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("mariadb: query events: %w", err)
 	}
@@ -66,7 +73,7 @@ func (s *Store) Query(ctx context.Context, f domain.EventFilter) ([]events.Recor
 		return recs, nil
 	}
 	q = `SELECT 0, data FROM events WHERE position IS NULL` + where + ` ORDER BY seq LIMIT ?`
-	rows, err = s.db.QueryContext(ctx, q, append(args, limit-len(recs))...)
+	rows, err = tx.QueryContext(ctx, q, append(args, limit-len(recs))...)
 	if err != nil {
 		return nil, fmt.Errorf("mariadb: query unpositioned events: %w", err)
 	}
