@@ -55,6 +55,7 @@ type Config struct {
 	SecretKey             []byte // 32 bytes; nil until loaded or generated in embedded mode
 	LogLevel              slog.Level
 	Roles                 []string
+	PprofListen           string // net/http/pprof of the worker role; "" = off
 }
 
 // Production reports whether the production stack (MariaDB, RabbitMQ, Redis) is configured.
@@ -243,6 +244,10 @@ var configVars = []configVar{
 			return fmt.Errorf("%q is not debug, info, warn or error", v)
 		}
 		return nil
+	}},
+	{"POSTHASTE_PPROF_LISTEN", "", "host:port serving /debug/pprof from the worker role, for profiling under load (keep it on loopback); unset = off", func(c *Config, v string) error {
+		c.PprofListen = v
+		return checkHostPort(v, true)
 	}},
 	{"POSTHASTE_ROLES", strings.Join(allRoles, ","), "roles serve runs: comma list of web, projector, relay, worker, smtp, webhooks, mx (mx by default when POSTHASTE_MX_LISTEN is set)", func(c *Config, v string) error {
 		c.Roles = nil

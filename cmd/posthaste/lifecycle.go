@@ -244,7 +244,7 @@ func buildWorkerRole(cfg Config, p *Platform, deps *lifecycleDeps, log *slog.Log
 	}
 	return role{"worker", func(ctx context.Context) error {
 		defer client.Close()
-		if addr := os.Getenv("POSTHASTE_PPROF_LISTEN"); addr != "" {
+		if addr := cfg.PprofListen; addr != "" {
 			stop, err := servePprof(addr, log)
 			if err != nil {
 				return err
