@@ -250,7 +250,7 @@ func printShow(w io.Writer, m showJSON) error {
 	row("tag", m.Tag)
 	row("size", fmt.Sprintf("%d bytes", m.Size))
 	row("queued", m.QueuedAt.Format(time.RFC3339Nano))
-	row("attempts", fmt.Sprint(m.Attempts))
+	row("attempts", fmt.Sprint(m.Message.Attempts))
 	row("last reply", m.LastReply)
 	if err := tw.Flush(); err != nil {
 		return err
@@ -260,8 +260,17 @@ func printShow(w io.Writer, m showJSON) error {
 		fmt.Fprintf(w, "  %s  %-24s %-14s %s\n", e.OccurredAt.Format(time.RFC3339Nano), e.Type, e.Actor, string(e.Payload))
 	}
 	for _, a := range m.Attempts {
-		fmt.Fprintf(w, "\nattempt %d at %s: %s via %s [%s] TLS %s %s, %d ms: %d %s %s\n", a.Attempt.Attempt, a.At.Format(time.RFC3339Nano),
-			a.Result, a.MXHost, a.IP, a.TLSVersion, a.TLSCipher, a.DurationMS, a.ReplyCode, a.EnhancedCode, a.ReplyText)
+		var via string
+		if a.MXHost != "" || a.IP != "" {
+			via = fmt.Sprintf(" via %s [%s]", a.MXHost, a.IP)
+		}
+		if a.TLSVersion != "" {
+			via += " " + strings.TrimSpace("TLS "+a.TLSVersion+" "+a.TLSCipher)
+		} else if a.IP != "" {
+			via += " without TLS"
+		}
+		fmt.Fprintf(w, "\nattempt %d at %s: %s%s, %d ms: %d %s %s\n", a.Attempt.Attempt, a.At.Format(time.RFC3339Nano),
+			a.Result, via, a.DurationMS, a.ReplyCode, a.EnhancedCode, a.ReplyText)
 		if a.Transcript != "" {
 			for _, l := range strings.Split(strings.TrimRight(a.Transcript, "\r\n"), "\n") {
 				fmt.Fprintf(w, "  | %s\n", strings.TrimRight(l, "\r"))

@@ -213,6 +213,9 @@ func TestReadSideAfterMixedWorkload(t *testing.T) {
 					t.Errorf("message show text lacks %q:\n%s", w, text)
 				}
 			}
+			if !regexp.MustCompile(`(?m)^attempts +1$`).MatchString(text) {
+				t.Errorf("message show text does not count one attempt:\n%s", text)
+			}
 			golden(t, "readside_message_show_bounced.golden", showRaw)
 			var later viewMessage
 			json.Unmarshal([]byte(mustRun(t, env, "message", "show", ids["later@remote.test"], "--json")), &later)
