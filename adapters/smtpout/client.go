@@ -110,7 +110,13 @@ func (c *Client) Deliver(ctx context.Context, m Message) (res delivery.AttemptRe
 			port = c.cfg.MXPort
 		}
 		var err error
-		targets, err = mxTargets(ctx, c.cfg.Resolver, domain, port)
+		if ip, ok := addressLiteral(domain); ok {
+			// An address literal names the host itself: no MX lookup (RFC 5321 section 5.1).
+			targets = []target{{name: ip, port: port}}
+			tr.note("%s is an address literal: no MX lookup", domain)
+		} else {
+			targets, err = mxTargets(ctx, c.cfg.Resolver, domain, port)
+		}
 		switch {
 		case errors.Is(err, ErrNullMX):
 			tr.note("%s publishes a null MX: it accepts no mail", domain)
@@ -122,11 +128,13 @@ func (c *Client) Deliver(ctx context.Context, m Message) (res delivery.AttemptRe
 			tr.note("MX lookup failed: %v", err)
 			return delivery.AttemptResult{Local: true, Err: err}
 		}
-		names := make([]string, len(targets))
-		for i, t := range targets {
-			names[i] = t.name
+		if !strings.HasPrefix(domain, "[") {
+			names := make([]string, len(targets))
+			for i, t := range targets {
+				names[i] = t.name
+			}
+			tr.note("MX for %s: %s", domain, strings.Join(names, ", "))
 		}
-		tr.note("MX for %s: %s", domain, strings.Join(names, ", "))
 	}
 
 	res = delivery.AttemptResult{Local: true, Err: errors.New("smtpout: no host to try")}
@@ -178,6 +186,29 @@ func (c *Client) addresses(ctx context.Context, t target) ([]string, error) {
 		out = append(out, ip.String())
 	}
 	return out, nil
+}
+
+// addressLiteral returns the IP of an RFC 5321 address literal domain ("[192.0.2.1]",
+// "[IPv6:2001:db8::1]").
+func addressLiteral(domain string) (string, bool) {
+	inner, ok := strings.CutPrefix(domain, "[")
+	if !ok {
+		return "", false
+	}
+	inner, ok = strings.CutSuffix(inner, "]")
+	if !ok {
+		return "", false
+	}
+	if v6, isV6 := strings.CutPrefix(strings.ToLower(inner), "ipv6:"); isV6 {
+		if ip := net.ParseIP(v6); ip != nil && ip.To4() == nil {
+			return ip.String(), true
+		}
+		return "", false
+	}
+	if ip := net.ParseIP(inner); ip != nil && ip.To4() != nil && !strings.Contains(inner, ":") {
+		return ip.String(), true
+	}
+	return "", false
 }
 
 // destination is the concurrency-limit key of a target.

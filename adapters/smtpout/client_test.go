@@ -130,6 +130,26 @@ func TestDeliverToMXWithSTARTTLS(t *testing.T) {
 	}
 }
 
+func TestAddressLiteralIsDeliveredWithoutMXLookup(t *testing.T) {
+	sink := smtpsinktest.New(t, smtpsinktest.Options{})
+	zone := dnszonetest.New(t) // no records at all: a lookup of the literal would fail
+	c := mxClient(t, zone, sink, nil)
+	res := c.Deliver(context.Background(), testMessage("0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c", "rcpt@[127.0.0.1]"))
+	if res.Outcome() != delivery.Delivered || res.IP != "127.0.0.1" {
+		t.Fatalf("result %+v\n%s", res, res.Transcript)
+	}
+	if msgs := sink.WaitMessages(1, 5*time.Second); len(msgs) != 1 || msgs[0].To[0] != "rcpt@[127.0.0.1]" {
+		t.Fatalf("sink got %+v", msgs)
+	}
+	if q := zone.Queries(); len(q) != 0 {
+		t.Fatalf("DNS was asked %v for an address literal", q)
+	}
+	// A malformed literal is no host: it is looked up as a name, and does not exist.
+	if res := c.Deliver(context.Background(), testMessage("0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5d", "rcpt@[IPv6:127.0.0.1]")); res.Outcome() == delivery.Delivered {
+		t.Fatalf("malformed literal delivered: %+v", res)
+	}
+}
+
 func TestImplicitMX(t *testing.T) {
 	sink := smtpsinktest.New(t, smtpsinktest.Options{})
 	zone := dnszonetest.New(t, "implicit.example. 300 IN A 127.0.0.1")
