@@ -64,6 +64,10 @@ type Envelope struct {
 type Record struct {
 	Position int64
 	Envelope Envelope
+	// Data, when set by the reader, is the stored encoding of Envelope exactly as Marshal
+	// produced it at append; publishers send it as is instead of encoding Envelope again.
+	// Nil when the record was built in memory. Whoever changes Envelope must clear it.
+	Data []byte
 }
 
 // Server returns the tenant id, or "" for org/user streams.

@@ -138,7 +138,7 @@ func scanRecords(rows *sql.Rows) ([]events.Record, error) {
 		if err != nil {
 			return nil, fmt.Errorf("event at position %d: %w", pos, err)
 		}
-		out = append(out, events.Record{Position: pos, Envelope: env})
+		out = append(out, events.Record{Position: pos, Envelope: env, Data: data})
 	}
 	return out, rows.Err()
 }

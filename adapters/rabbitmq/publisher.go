@@ -186,7 +186,7 @@ func (p *Publisher) Publish(ctx context.Context, recs []events.Record) error {
 func (p *Publisher) publishPool(ctx context.Context, recs []events.Record) error {
 	msgs := make([]*message.Message, len(recs))
 	for i, rec := range recs {
-		body, err := events.Marshal(rec.Envelope)
+		body, err := encode(rec)
 		if err != nil {
 			return fmt.Errorf("encode %s: %w", rec.Envelope.ID, err)
 		}
@@ -321,7 +321,7 @@ func (p *Publisher) sendDeferred(ctx context.Context, recs []events.Record) (wai
 			}
 			next++
 		}
-		body, err := events.Marshal(rec.Envelope)
+		body, err := encode(rec)
 		if err != nil {
 			return nil, fmt.Errorf("encode %s: %w", rec.Envelope.ID, err)
 		}
@@ -476,4 +476,14 @@ type noTopology struct{}
 func (noTopology) ExchangeDeclare(*amqp.Channel, string, wmamqp.Config) error { return nil }
 func (noTopology) BuildTopology(*amqp.Channel, wmamqp.BuildTopologyParams, wmamqp.Config, watermill.LoggerAdapter) error {
 	return nil
+}
+
+// encode returns the message body of rec: the stored bytes when the reader carried them (they
+// are what events.Marshal produced at append, so no decode and re-encode per event), else
+// events.Marshal of the envelope. Consumers decode either with events.Unmarshal.
+func encode(rec events.Record) ([]byte, error) {
+	if rec.Data != nil {
+		return rec.Data, nil
+	}
+	return events.Marshal(rec.Envelope)
 }
