@@ -12,6 +12,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/posthaste/posthaste/domain/address"
 	"github.com/posthaste/posthaste/domain/inbound"
 	"github.com/posthaste/posthaste/domain/submission"
 )
@@ -38,22 +39,28 @@ type mxSession struct {
 	tls bool
 
 	mailFrom   string
+	utf8       bool // SMTPUTF8 given with MAIL
 	rcpts      []string
 	dataActive atomic.Bool
 }
 
-func (s *mxSession) Mail(from string, _ *smtp.MailOptions) error {
+func (s *mxSession) Mail(from string, opts *smtp.MailOptions) error {
 	s.mailFrom = from // "" (the null sender of a DSN) is the usual case
+	s.utf8 = opts != nil && opts.UTF8
 	s.rcpts = s.rcpts[:0]
 	return nil
 }
 
 func (s *mxSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	at := strings.LastIndexByte(to, '@')
-	if at <= 0 || at == len(to)-1 {
-		return mxReply(&submission.ReplyError{Code: 501, Enhanced: [3]int{5, 1, 3}, Text: "Bad recipient address syntax"})
+	m, err := address.ParseSMTPPath(to, address.Options{SMTPUTF8: s.utf8})
+	if err == nil && m.IsZero() {
+		err = &address.Error{Input: to, Diagnosis: address.ErrNoAddress}
 	}
-	if !s.m.cfg.Receiver.AcceptsDomain(to[at+1:]) {
+	if err != nil {
+		return mxReply(addressRefusal(s.log, err, address.Recipient))
+	}
+	to = m.String()
+	if !s.m.cfg.Receiver.AcceptsDomain(to[strings.LastIndexByte(to, '@')+1:]) {
 		s.log.Info("mx: relaying denied", "rcpt", to)
 		return mxReply(&submission.ReplyError{Code: 550, Enhanced: [3]int{5, 7, 1}, Text: "Relaying denied"})
 	}

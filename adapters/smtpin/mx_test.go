@@ -111,6 +111,7 @@ func TestMXAcceptsOnlyTheReturnPathDomain(t *testing.T) {
 	c.expect("MAIL FROM:<>", "250")
 	c.expect("RCPT TO:<someone@example.com>", "550 5.7.1")
 	c.expect("RCPT TO:<b+abc@rp.posthaste.test.evil>", "550 5.7.1")
+	c.expect("RCPT TO:<b..abc@RP.example.test>", "501 5.1.3") // syntax (domain/address) before the domain check
 	c.expect("RCPT TO:<b+abc@RP.example.test>", "250")
 	c.expect("DATA", "354")
 	c.send(dsnBody + ".\r\n")

@@ -181,14 +181,19 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 
 // addressReply answers a refused address with the reply its diagnosis implies.
 func (s *session) addressReply(err error, role address.Role) error {
+	return s.reply(addressRefusal(s.log, err, role))
+}
+
+// addressRefusal is the reply to an address domain/address refused (submission and MX).
+func addressRefusal(log *slog.Logger, err error, role address.Role) *submission.ReplyError {
 	var ae *address.Error
 	if !errors.As(err, &ae) {
-		return s.reply(&submission.ReplyError{Code: 501, Enhanced: [3]int{5, 1, 3}, Text: "Bad address syntax"})
+		return &submission.ReplyError{Code: 501, Enhanced: [3]int{5, 1, 3}, Text: "Bad address syntax"}
 	}
 	r := ae.Reply(role)
-	s.log.Info("address refused", "role", map[address.Role]string{address.Sender: "sender", address.Recipient: "recipient"}[role],
+	log.Info("address refused", "role", map[address.Role]string{address.Sender: "sender", address.Recipient: "recipient"}[role],
 		"diagnosis", ae.Diagnosis.Name())
-	return s.reply(&submission.ReplyError{Code: r.Code, Enhanced: r.Enhanced, Text: r.Text})
+	return &submission.ReplyError{Code: r.Code, Enhanced: r.Enhanced, Text: r.Text}
 }
 
 // Data reads the message through the bare CR/LF guard and the size limit, then submits it.
