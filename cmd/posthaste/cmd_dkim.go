@@ -100,7 +100,7 @@ func runDKIMVerify(ctx context.Context, cio cliIO, args []string) error {
 	switch {
 	case len(verdicts) == 0:
 		// exit 2, as ../shared/tools/dkim-verify.py does for an unsigned message
-		return usagef("no DKIM-Signature in %s", file)
+		return exitError{code: 2, msg: fmt.Sprintf("no DKIM-Signature in %s", file)}
 	case failed > 0:
 		return fmt.Errorf("%d of %d signatures did not pass", failed, len(verdicts))
 	}

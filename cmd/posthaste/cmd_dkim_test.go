@@ -51,8 +51,9 @@ func TestDKIMVerifyCLI(t *testing.T) {
 		t.Errorf("tampered text: exit %d out %q", code, out)
 	}
 
-	if code, out, _ := runDKIMCLI(t, nil, filepath.Join(dkimVectors, "rfc8463/unsigned.eml"), "--keys", keys); code != 2 || out != "" {
-		t.Errorf("unsigned: exit %d out %q, want 2 and no line", code, out)
+	if code, out, stderr := runDKIMCLI(t, nil, filepath.Join(dkimVectors, "rfc8463/unsigned.eml"), "--keys", keys); code != 2 || out != "" ||
+		!strings.Contains(stderr, "no DKIM-Signature") || strings.Contains(stderr, "usage") {
+		t.Errorf("unsigned: exit %d out %q stderr %q, want 2, no line, and no usage hint", code, out, stderr)
 	}
 	if code, _, _ := runDKIMCLI(t, nil); code != 2 {
 		t.Errorf("no file: exit %d, want 2", code)

@@ -45,6 +45,15 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
 
+// exitError ends a command with its own exit status (e.g. 2 for "no signature" in `dkim
+// verify`, as dkimpy's verifier does) without the usage hint.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e exitError) Error() string { return e.msg }
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], cliIO{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, env: os.Getenv})
@@ -79,6 +88,11 @@ func run(ctx context.Context, args []string, cio cliIO) int {
 		return 0
 	}
 	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	var ee exitError
+	if errors.As(err, &ee) {
+		fmt.Fprintf(cio.stderr, "posthaste %s: %s\n", best.path, msg)
+		return ee.code
+	}
 	var ue usageError
 	if errors.As(err, &ue) {
 		fmt.Fprintf(cio.stderr, "posthaste %s: %s (usage: posthaste %s %s)\n", best.path, msg, best.path, best.usage)
