@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/posthaste/posthaste/domain/submission"
+	"github.com/posthaste/posthaste/projections"
 )
 
 // ErrNoBody is returned by Body for an unknown body id.
@@ -30,7 +31,7 @@ func (s *Store) Accept(ctx context.Context, a submission.Acceptance) error {
 	if len(rows) == 0 {
 		return errors.New("mariadb: accept: no events")
 	}
-	if _, err := buildExtraRows(a.Rows); err != nil {
+	if _, err := submission.GroupRows(a.Rows); err != nil {
 		return err
 	}
 	req := &acceptReq{ctx: ctx, a: a, rows: rows, size: size + len(a.Body), done: make(chan struct{})}
@@ -229,14 +230,8 @@ func (s *Store) writeAccepts(reqs []*acceptReq) (committing bool, err error) {
 	if err := insertOutbox(ctx, tx, all); err != nil {
 		return false, err
 	}
-	stmts, err := buildExtraRows(extra)
-	if err != nil {
-		return false, err
-	}
-	for _, st := range stmts {
-		if _, err := tx.ExecContext(ctx, st.query, st.args...); err != nil {
-			return false, fmt.Errorf("mariadb: accept: extra rows: %w", err)
-		}
+	if err := insertExtraRows(ctx, tx, extra); err != nil {
+		return false, fmt.Errorf("mariadb: accept: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return true, fmt.Errorf("mariadb: accept: commit: %w", err)
@@ -244,76 +239,20 @@ func (s *Store) writeAccepts(reqs []*acceptReq) (committing bool, err error) {
 	return false, nil
 }
 
-// extraStmt is one INSERT of an acceptance's extra rows.
-type extraStmt struct {
-	query string
-	args  []any
-}
-
-// maxExtraArgs bounds the placeholders of one extra-rows INSERT (the protocol allows 65535).
-const maxExtraArgs = 60000
-
-// buildExtraRows turns submission rows into multi-row INSERTs, one per run of rows with the same
-// table and columns. Identifiers are checked: they are written into the statement.
-func buildExtraRows(rows []submission.Row) ([]extraStmt, error) {
-	var out []extraStmt
-	for i := 0; i < len(rows); {
-		r := rows[i]
-		if !plainIdent(r.Table) || len(r.Columns) == 0 {
-			return nil, fmt.Errorf("mariadb: accept: extra row: bad table %q or no columns", r.Table)
-		}
-		for _, c := range r.Columns {
-			if !plainIdent(c) {
-				return nil, fmt.Errorf("mariadb: accept: extra row: bad column %q", c)
-			}
-		}
-		head := "INSERT INTO " + r.Table + " (" + strings.Join(r.Columns, ", ") + ") VALUES "
-		tuple := "(?" + strings.Repeat(", ?", len(r.Columns)-1) + ")"
-		var b strings.Builder
-		b.WriteString(head)
-		var args []any
-		j := i
-		for ; j < len(rows) && sameShape(rows[j], r) && len(args)+len(r.Columns) <= maxExtraArgs; j++ {
-			if len(rows[j].Values) != len(r.Columns) {
-				return nil, fmt.Errorf("mariadb: accept: extra row of %s: %d values for %d columns", r.Table, len(rows[j].Values), len(r.Columns))
-			}
-			if j > i {
-				b.WriteString(", ")
-			}
-			b.WriteString(tuple)
-			args = append(args, rows[j].Values...)
-		}
-		out = append(out, extraStmt{query: b.String(), args: args})
-		i = j
+// insertExtraRows inserts an acceptance's extra rows, one multi-row INSERT per run of the
+// same table and columns.
+func insertExtraRows(ctx context.Context, tx *sql.Tx, rows []submission.Row) error {
+	groups, err := submission.GroupRows(rows)
+	if err != nil {
+		return err
 	}
-	return out, nil
-}
-
-func sameShape(a, b submission.Row) bool {
-	if a.Table != b.Table || len(a.Columns) != len(b.Columns) {
-		return false
-	}
-	for i := range a.Columns {
-		if a.Columns[i] != b.Columns[i] {
-			return false
+	for _, g := range groups {
+		head := "INSERT INTO " + g.Table + " (" + strings.Join(g.Columns, ", ") + ") VALUES "
+		if err := projections.InsertRows(ctx, tx, head, "", g.Values); err != nil {
+			return fmt.Errorf("extra rows of %s: %w", g.Table, err)
 		}
 	}
-	return true
-}
-
-// plainIdent reports whether s is [a-z_][a-z0-9_]*.
-func plainIdent(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '_' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9' {
-			continue
-		}
-		return false
-	}
-	return true
+	return nil
 }
 
 // Body returns a stored body (dispatch.Bodies).

@@ -3,7 +3,9 @@ package submission
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/posthaste/posthaste/events"
@@ -102,4 +104,51 @@ type RateLimiter interface {
 // down): the submission is refused temporarily and nothing is written.
 type HoldPolicy interface {
 	HoldReason(ctx context.Context, serverID, rcpt string) (reason, details string, err error)
+}
+
+// RowGroup is a run of Rows with the same table and columns, to insert in one statement.
+type RowGroup struct {
+	Table   string
+	Columns []string
+	Values  [][]any
+}
+
+// GroupRows checks rows against the Row contract (plain identifiers, one value per column)
+// and groups consecutive rows of the same table and columns, in order, for the stores.
+func GroupRows(rows []Row) ([]RowGroup, error) {
+	var out []RowGroup
+	for _, r := range rows {
+		if !plainIdent(r.Table) || len(r.Columns) == 0 {
+			return nil, fmt.Errorf("submission: extra row: bad table %q or no columns", r.Table)
+		}
+		for _, c := range r.Columns {
+			if !plainIdent(c) {
+				return nil, fmt.Errorf("submission: extra row of %s: bad column %q", r.Table, c)
+			}
+		}
+		if len(r.Values) != len(r.Columns) {
+			return nil, fmt.Errorf("submission: extra row of %s: %d values for %d columns", r.Table, len(r.Values), len(r.Columns))
+		}
+		if n := len(out); n > 0 && out[n-1].Table == r.Table && slices.Equal(out[n-1].Columns, r.Columns) {
+			out[n-1].Values = append(out[n-1].Values, r.Values)
+			continue
+		}
+		out = append(out, RowGroup{Table: r.Table, Columns: r.Columns, Values: [][]any{r.Values}})
+	}
+	return out, nil
+}
+
+// plainIdent reports whether s is [a-z_][a-z0-9_]* of at most 64 bytes.
+func plainIdent(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '_' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9' {
+			continue
+		}
+		return false
+	}
+	return true
 }
