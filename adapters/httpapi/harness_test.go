@@ -22,16 +22,16 @@ import (
 	"github.com/posthaste/posthaste/adapters/sqlite"
 	"github.com/posthaste/posthaste/adapters/sqlsecrets"
 	"github.com/posthaste/posthaste/domain"
-	"github.com/posthaste/posthaste/domain/access"
+	"github.com/posthaste/posthaste/domain/sendpolicy"
 	"github.com/posthaste/posthaste/domain/message"
 	"github.com/posthaste/posthaste/domain/submission"
 	"github.com/posthaste/posthaste/domain/suppression"
 	"github.com/posthaste/posthaste/domain/tenancy"
 	"github.com/posthaste/posthaste/domain/webhook"
 	"github.com/posthaste/posthaste/events"
-	"github.com/posthaste/posthaste/projections/messages"
+	"github.com/posthaste/posthaste/projections/messageview"
 	"github.com/posthaste/posthaste/projections/stats"
-	"github.com/posthaste/posthaste/projections/webhooks"
+	"github.com/posthaste/posthaste/projections/webhookqueue"
 )
 
 // backend is what both stores offer the API: events, acceptance, bodies and the SQL database.
@@ -113,7 +113,7 @@ func newEnv(t testing.TB, mk func(t testing.TB) (backend, string), o options) *e
 	if err != nil {
 		t.Fatal(err)
 	}
-	acc, err := access.New(th, nil, sup, nil, st, rec)
+	acc, err := sendpolicy.New(th, nil, sup, nil, st, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func newEnv(t testing.TB, mk func(t testing.TB) (backend, string), o options) *e
 	if err != nil {
 		t.Fatal(err)
 	}
-	search, err := messages.NewReader(st.DB())
+	search, err := messageview.NewReader(st.DB())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func newEnv(t testing.TB, mk func(t testing.TB) (backend, string), o options) *e
 	if err != nil {
 		t.Fatal(err)
 	}
-	whStore, err := webhooks.NewStore(st.DB(), dialect)
+	whStore, err := webhookqueue.NewStore(st.DB(), dialect)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +305,7 @@ func (e *env) project() {
 		e.t.Fatal(err)
 	}
 	defer tx.Rollback()
-	p := messages.New()
+	p := messageview.New()
 	for _, r := range recs {
 		if err := p.Apply(ctx, tx, e.dialect, r); err != nil {
 			e.t.Fatal(err)

@@ -19,7 +19,7 @@ import (
 	"github.com/posthaste/posthaste/domain/suppression"
 	"github.com/posthaste/posthaste/domain/tenancy"
 	"github.com/posthaste/posthaste/events"
-	"github.com/posthaste/posthaste/projections/messages"
+	"github.com/posthaste/posthaste/projections/messageview"
 )
 
 // Submitter accepts a message (submission.Handler).
@@ -65,9 +65,9 @@ type Suppressions interface {
 	List(ctx context.Context, serverID string, all bool) ([]suppression.Entry, error)
 }
 
-// Search lists messages of the read model with the operators' query syntax (messages.Reader).
+// Search lists messages of the read model with the operators' query syntax (messageview.Reader).
 type Search interface {
-	List(ctx context.Context, req messages.ListRequest) (messages.Page, error)
+	List(ctx context.Context, req messageview.ListRequest) (messageview.Page, error)
 }
 
 // Idempotent is a stored idempotency key: the hash of the first request and, once it

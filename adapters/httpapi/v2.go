@@ -21,7 +21,7 @@ import (
 	"github.com/posthaste/posthaste/domain/suppression"
 	"github.com/posthaste/posthaste/domain/tenancy"
 	"github.com/posthaste/posthaste/events"
-	"github.com/posthaste/posthaste/projections/messages"
+	"github.com/posthaste/posthaste/projections/messageview"
 	"github.com/posthaste/posthaste/projections/stats"
 )
 
@@ -536,7 +536,7 @@ func (a *API) v2Messages(c *call) {
 	}
 	q := c.r.URL.Query()
 	var errs []fieldError
-	query, err := messages.ParseQuery(q.Get("q"))
+	query, err := messageview.ParseQuery(q.Get("q"))
 	if err != nil {
 		errs = append(errs, fieldError{"q", err.Error()})
 	}
@@ -544,12 +544,12 @@ func (a *API) v2Messages(c *call) {
 	if lerr != nil {
 		errs = append(errs, *lerr)
 	}
-	req := messages.ListRequest{Server: c.server, Query: query, Limit: limit, Oldest: q.Get("order") == "oldest"}
+	req := messageview.ListRequest{Server: c.server, Query: query, Limit: limit, Oldest: q.Get("order") == "oldest"}
 	if o := q.Get("order"); o != "" && o != "oldest" && o != "newest" {
 		errs = append(errs, fieldError{"order", "oldest or newest"})
 	}
 	if cur := q.Get("cursor"); cur != "" {
-		cc, err := messages.DecodeCursor(cur)
+		cc, err := messageview.DecodeCursor(cur)
 		if err != nil {
 			errs = append(errs, fieldError{"cursor", "not a cursor returned by this endpoint"})
 		}
@@ -567,7 +567,7 @@ func (a *API) v2Messages(c *call) {
 	}
 	out := map[string]any{"messages": page.Messages, "next_cursor": nil}
 	if page.Messages == nil {
-		out["messages"] = []messages.Message{}
+		out["messages"] = []messageview.Message{}
 	}
 	if page.Next != nil {
 		out["next_cursor"] = page.Next.Encode()
@@ -1088,7 +1088,7 @@ func (a *API) v2Stats(c *call) {
 		dst  *time.Time
 	}{{"from", &req.From}, {"to", &req.To}} {
 		if v := q.Get(f.name); v != "" {
-			t, err := messages.ParseTime(v)
+			t, err := messageview.ParseTime(v)
 			if err != nil {
 				errs = append(errs, fieldError{f.name, "RFC 3339 time or a date (2006-01-02)"})
 			}
@@ -1150,7 +1150,7 @@ func (a *API) v2Bulk(c *call) {
 	default:
 		errs = append(errs, fieldError{"action", "release or cancel-hold"})
 	}
-	q, err := messages.ParseQuery(req.Query)
+	q, err := messageview.ParseQuery(req.Query)
 	if err != nil {
 		errs = append(errs, fieldError{"q", err.Error()})
 	}
@@ -1166,9 +1166,9 @@ func (a *API) v2Bulk(c *call) {
 	}
 	q.Status = []string{string(message.StatusHeld)}
 	done, skipped, failed := 0, 0, 0
-	var after *messages.Cursor
+	var after *messageview.Cursor
 	for done+skipped+failed < req.Limit {
-		page, err := a.cfg.Search.List(c.r.Context(), messages.ListRequest{Server: c.server, Query: q, Limit: min(500, req.Limit-done-skipped-failed), After: after, Oldest: true})
+		page, err := a.cfg.Search.List(c.r.Context(), messageview.ListRequest{Server: c.server, Query: q, Limit: min(500, req.Limit-done-skipped-failed), After: after, Oldest: true})
 		if err != nil {
 			a.log.Error("httpapi: bulk search", "err", err)
 			writeProblem(c.w, http.StatusServiceUnavailable, "unavailable", "Service unavailable", "search failed after "+strconv.Itoa(done)+" messages; repeat the call")

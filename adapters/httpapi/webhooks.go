@@ -9,7 +9,7 @@ import (
 
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/webhook"
-	"github.com/posthaste/posthaste/projections/webhooks"
+	"github.com/posthaste/posthaste/projections/webhookqueue"
 )
 
 // Webhooks runs the subscription commands (webhook.Handlers).
@@ -22,10 +22,10 @@ type Webhooks interface {
 	RotateSecret(ctx context.Context, id string, cause domain.Cause) (webhook.Subscription, string, error)
 }
 
-// WebhookDeliveries reads and re-queues webhook deliveries (projections/webhooks.Store).
+// WebhookDeliveries reads and re-queues webhook deliveries (projections/webhookqueue.Store).
 type WebhookDeliveries interface {
-	Deliveries(ctx context.Context, webhookID string, limit int) ([]webhooks.Delivery, error)
-	Redeliver(ctx context.Context, deliveryID string, now time.Time) (webhooks.Delivery, error)
+	Deliveries(ctx context.Context, webhookID string, limit int) ([]webhookqueue.Delivery, error)
+	Redeliver(ctx context.Context, deliveryID string, now time.Time) (webhookqueue.Delivery, error)
 }
 
 type v2Webhook struct {
@@ -70,7 +70,7 @@ func (a *API) withWebhooks(h func(c *call)) func(c *call) {
 
 func (a *API) webhookFailure(c *call, err error) {
 	switch {
-	case errors.Is(err, webhook.ErrNotFound) || errors.Is(err, webhooks.ErrNotFound):
+	case errors.Is(err, webhook.ErrNotFound) || errors.Is(err, webhookqueue.ErrNotFound):
 		writeProblem(c.w, http.StatusNotFound, "not-found", "Not found", "no such webhook or delivery on this server")
 	case errors.Is(err, webhook.ErrInvalid):
 		writeProblem(c.w, http.StatusUnprocessableEntity, "invalid-fields", "Invalid fields", err.Error())
@@ -253,7 +253,7 @@ func (a *API) v2WebhookDeliveries(c *call) {
 		return
 	}
 	if ds == nil {
-		ds = []webhooks.Delivery{}
+		ds = []webhookqueue.Delivery{}
 	}
 	writeOutcome(c.w, jsonOutcome(http.StatusOK, map[string]any{"deliveries": ds}))
 }

@@ -21,7 +21,7 @@ import (
 	"github.com/posthaste/posthaste/domain/tenancy"
 	"github.com/posthaste/posthaste/domain/webhook"
 	"github.com/posthaste/posthaste/events"
-	"github.com/posthaste/posthaste/projections/webhooks"
+	"github.com/posthaste/posthaste/projections/webhookqueue"
 )
 
 // fixture is one backend with the webhook handlers, the delivery store and the projection
@@ -32,7 +32,7 @@ type fixture struct {
 	dialect string
 	secrets tenancy.SecretStore
 	h       *webhook.Handlers
-	store   *webhooks.Store
+	store   *webhookqueue.Store
 	clock   *fakeClock
 }
 
@@ -83,7 +83,7 @@ func newFixture(t testing.TB, es domain.EventStore, db *sql.DB, dialect string, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.store, err = webhooks.NewStore(db, dialect)
+	f.store, err = webhookqueue.NewStore(db, dialect)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func (f *fixture) project(t testing.TB, envs []events.Envelope) {
 			t.Fatal(err)
 		}
 		for _, e := range envs[:n] {
-			if err := (webhooks.Projection{}).Apply(ctx, tx, f.dialect, events.Record{Envelope: e}); err != nil {
+			if err := (webhookqueue.Projection{}).Apply(ctx, tx, f.dialect, events.Record{Envelope: e}); err != nil {
 				tx.Rollback()
 				t.Fatal(err)
 			}
@@ -198,7 +198,7 @@ func waitUntil(t testing.TB, timeout time.Duration, what string, cond func() boo
 	}
 }
 
-func deliveries(t testing.TB, f *fixture, webhookID string) []webhooks.Delivery {
+func deliveries(t testing.TB, f *fixture, webhookID string) []webhookqueue.Delivery {
 	t.Helper()
 	ds, err := f.store.Deliveries(context.Background(), webhookID, 100000)
 	if err != nil {

@@ -27,7 +27,7 @@ import (
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/webhook"
 	"github.com/posthaste/posthaste/events"
-	"github.com/posthaste/posthaste/projections/webhooks"
+	"github.com/posthaste/posthaste/projections/webhookqueue"
 )
 
 // Config tunes the sender. Zero fields take the defaults.
@@ -75,7 +75,7 @@ type Disabler interface {
 
 // Deps are the sender's ports.
 type Deps struct {
-	Store    *webhooks.Store
+	Store    *webhookqueue.Store
 	Secrets  webhook.Secrets
 	Disabler Disabler
 	// PostalKey loads the platform's RSA key, the first time a Postal-format delivery is sent.
@@ -105,7 +105,7 @@ type Sender struct {
 	postal   *webhook.PostalKey
 	total    int
 
-	results chan webhooks.Result
+	results chan webhookqueue.Result
 	sent    atomic.Int64
 }
 
@@ -125,7 +125,7 @@ func New(cfg Config, d Deps) (*Sender, error) {
 		d.Client = NewClient(cfg.AllowPrivate, cfg.Timeout, cfg.PerEndpoint)
 	}
 	return &Sender{cfg: cfg, d: d, wake: make(chan struct{}, 1), inflight: map[string]int{}, sems: map[string]chan struct{}{},
-		secrets: map[string][]byte{}, results: make(chan webhooks.Result, 4*cfg.Batch)}, nil
+		secrets: map[string][]byte{}, results: make(chan webhookqueue.Result, 4*cfg.Batch)}, nil
 }
 
 // DefaultRand is a uniform [0, 1) source for Deps.Rand.
@@ -165,7 +165,7 @@ func (s *Sender) Run(ctx context.Context) error {
 			held[k] = v
 		}
 		s.mu.Unlock()
-		var claimed []webhooks.Claimed
+		var claimed []webhookqueue.Claimed
 		var err error
 		if room > 0 {
 			// Hold at most half of maxHeld per subscription, so one slow receiver cannot fill the sender.
@@ -234,7 +234,7 @@ func (s *Sender) sem(webhookID string) chan struct{} {
 // one commit's latency does not hold back the next batch (a delivery is in at most one batch:
 // it cannot be claimed again before its result is recorded).
 func (s *Sender) complete() {
-	var buf []webhooks.Result
+	var buf []webhookqueue.Result
 	var wg sync.WaitGroup
 	writers := make(chan struct{}, 2)
 	flush := func() {
@@ -271,7 +271,7 @@ func (s *Sender) complete() {
 }
 
 // record writes one batch of results (retried a few times), then releases their places.
-func (s *Sender) record(batch []webhooks.Result) {
+func (s *Sender) record(batch []webhookqueue.Result) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for try := 0; ; try++ {
@@ -293,8 +293,8 @@ func (s *Sender) record(batch []webhooks.Result) {
 
 // deliver sends one claimed delivery and hands its result to the completer. A panic becomes a
 // failed attempt.
-func (s *Sender) deliver(ctx context.Context, c webhooks.Claimed, global chan struct{}) {
-	r := webhooks.Result{DeliveryID: c.DeliveryID, WebhookID: c.WebhookID, Attempt: c.Attempts + 1, FirstAt: c.FirstAttempt}
+func (s *Sender) deliver(ctx context.Context, c webhookqueue.Claimed, global chan struct{}) {
+	r := webhookqueue.Result{DeliveryID: c.DeliveryID, WebhookID: c.WebhookID, Attempt: c.Attempts + 1, FirstAt: c.FirstAttempt}
 	defer func() {
 		if v := recover(); v != nil {
 			s.d.Logger.Error("webhooks: panic while sending", "delivery_id", c.DeliveryID, "panic", fmt.Sprint(v))
@@ -302,12 +302,12 @@ func (s *Sender) deliver(ctx context.Context, c webhooks.Claimed, global chan st
 			s.schedule(&r)
 		}
 		if r.Attempted && s.d.Observer != nil {
-			s.d.Observer.Attempted(r.Status == webhooks.StatusSucceeded, r.Duration)
+			s.d.Observer.Attempted(r.Status == webhookqueue.StatusSucceeded, r.Duration)
 		}
 		s.results <- r
 	}()
 	if !c.Enabled {
-		r.At, r.Status, r.Error, r.Attempt = s.d.Clock(), webhooks.StatusFailed, "webhook disabled", c.Attempts+1
+		r.At, r.Status, r.Error, r.Attempt = s.d.Clock(), webhookqueue.StatusFailed, "webhook disabled", c.Attempts+1
 		return
 	}
 	// Waiting for a slot ends at shutdown: the delivery is handed back untried (due now).
@@ -315,21 +315,21 @@ func (s *Sender) deliver(ctx context.Context, c webhooks.Claimed, global chan st
 	select {
 	case sem <- struct{}{}:
 	case <-ctx.Done():
-		r.At, r.Status, r.Next, r.Attempt = s.d.Clock(), webhooks.StatusPending, s.d.Clock(), c.Attempts+1
+		r.At, r.Status, r.Next, r.Attempt = s.d.Clock(), webhookqueue.StatusPending, s.d.Clock(), c.Attempts+1
 		return
 	}
 	defer func() { <-sem }()
 	select {
 	case global <- struct{}{}:
 	case <-ctx.Done():
-		r.At, r.Status, r.Next, r.Attempt = s.d.Clock(), webhooks.StatusPending, s.d.Clock(), c.Attempts+1
+		r.At, r.Status, r.Next, r.Attempt = s.d.Clock(), webhookqueue.StatusPending, s.d.Clock(), c.Attempts+1
 		return
 	}
 	defer func() { <-global }()
 
 	req, err := s.request(context.WithoutCancel(ctx), c)
 	if errors.Is(err, errNoPostalEquivalent) {
-		r.At, r.Status, r.Error = s.d.Clock(), webhooks.StatusFailed, err.Error()
+		r.At, r.Status, r.Error = s.d.Clock(), webhookqueue.StatusFailed, err.Error()
 		return
 	}
 	r.At = s.d.Clock()
@@ -360,11 +360,11 @@ func (s *Sender) deliver(ctx context.Context, c webhooks.Claimed, global chan st
 	r.Response = string(bytes.ToValidUTF8(body[:min(len(body), 1024)], nil))
 	switch {
 	case resp.StatusCode >= 200 && resp.StatusCode < 300 && rerr == nil:
-		r.Status = webhooks.StatusSucceeded
+		r.Status = webhookqueue.StatusSucceeded
 	case resp.StatusCode == http.StatusGone:
-		r.Status, r.Error = webhooks.StatusFailed, "410 Gone: webhook disabled"
+		r.Status, r.Error = webhookqueue.StatusFailed, "410 Gone: webhook disabled"
 		cause := domain.Cause{Actor: events.Actor{Type: events.ActorSystem, ID: "webhooks"}, CausationID: c.DeliveryID}
-		if _, err := s.d.Disabler.Disable(context.WithoutCancel(ctx), c.WebhookID, webhooks.GoneReasonPrefix+" from "+c.URL, cause); err != nil {
+		if _, err := s.d.Disabler.Disable(context.WithoutCancel(ctx), c.WebhookID, webhookqueue.GoneReasonPrefix+" from "+c.URL, cause); err != nil {
 			s.d.Logger.Error("webhooks: disabling after 410 failed", "webhook_id", c.WebhookID, "error", err)
 		} else {
 			s.d.Logger.Warn("webhooks: receiver answered 410 Gone; subscription disabled", "webhook_id", c.WebhookID)
@@ -379,7 +379,7 @@ func (s *Sender) deliver(ctx context.Context, c webhooks.Claimed, global chan st
 	}
 }
 
-func (s *Sender) schedule(r *webhooks.Result) {
+func (s *Sender) schedule(r *webhookqueue.Result) {
 	if r.At.IsZero() {
 		r.At = s.d.Clock()
 	}
@@ -388,14 +388,14 @@ func (s *Sender) schedule(r *webhooks.Result) {
 	}
 	next, dead := s.cfg.Schedule.Next(r.Attempt, r.FirstAt, r.At, s.d.Rand())
 	if dead {
-		r.Status = webhooks.StatusDead
+		r.Status = webhookqueue.StatusDead
 		return
 	}
-	r.Status, r.Next = webhooks.StatusPending, next
+	r.Status, r.Next = webhookqueue.StatusPending, next
 }
 
 // request builds the signed HTTP request of a delivery.
-func (s *Sender) request(ctx context.Context, c webhooks.Claimed) (*http.Request, error) {
+func (s *Sender) request(ctx context.Context, c webhookqueue.Claimed) (*http.Request, error) {
 	var facts *webhook.MessageFacts
 	if c.HasMessage {
 		facts = &webhook.MessageFacts{SubmissionID: c.SubmissionID, MailFrom: c.MailFrom, Recipient: c.RcptTo,

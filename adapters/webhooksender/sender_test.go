@@ -18,7 +18,7 @@ import (
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/webhook"
 	"github.com/posthaste/posthaste/events"
-	"github.com/posthaste/posthaste/projections/webhooks"
+	"github.com/posthaste/posthaste/projections/webhookqueue"
 )
 
 // A receiver on loopback is refused at connect time unless private targets are allowed; the
@@ -44,7 +44,7 @@ func TestPrivateTargetRefusedUnlessAllowed(t *testing.T) {
 			cancel()
 			<-done
 			d := deliveries(t, f, sub.ID)[0]
-			if hits.Load() != 0 || d.Status != webhooks.StatusPending || !strings.Contains(d.History[0].Error, "loopback") ||
+			if hits.Load() != 0 || d.Status != webhookqueue.StatusPending || !strings.Contains(d.History[0].Error, "loopback") ||
 				!strings.Contains(d.History[0].Error, "refused") {
 				t.Fatalf("private target: %d hits, delivery %+v", hits.Load(), d)
 			}
@@ -53,7 +53,7 @@ func TestPrivateTargetRefusedUnlessAllowed(t *testing.T) {
 				t.Fatal(err)
 			}
 			run(t, f.sender(t, "node-b", webhooksender.Config{AllowPrivate: true}, time.Now))
-			waitUntil(t, 10*time.Second, "the delivery when allowed", func() bool { return deliveries(t, f, sub.ID)[0].Status == webhooks.StatusSucceeded })
+			waitUntil(t, 10*time.Second, "the delivery when allowed", func() bool { return deliveries(t, f, sub.ID)[0].Status == webhookqueue.StatusSucceeded })
 			if hits.Load() != 1 {
 				t.Errorf("receiver hit %d times", hits.Load())
 			}
@@ -123,14 +123,14 @@ func TestDeadAfterThreeDaysOnFakeClock(t *testing.T) {
 	for i := 0; ; i++ {
 		seen := hits.Load()
 		waitUntil(t, 10*time.Second, fmt.Sprintf("attempt %d", i+1), func() bool {
-			return hits.Load() > seen || deliveries(t, f, sub.ID)[0].Status == webhooks.StatusDead
+			return hits.Load() > seen || deliveries(t, f, sub.ID)[0].Status == webhookqueue.StatusDead
 		})
 		d := deliveries(t, f, sub.ID)[0]
 		waitUntil(t, 10*time.Second, "the attempt recorded", func() bool {
 			d = deliveries(t, f, sub.ID)[0]
 			return d.Attempts == int(hits.Load())
 		})
-		if d.Status == webhooks.StatusDead {
+		if d.Status == webhookqueue.StatusDead {
 			elapsed := d.LastAttemptAt.Sub(start)
 			if elapsed < 72*time.Hour || d.Attempts < 15 {
 				t.Fatalf("dead after %v and %d attempts; want >= 3 days", elapsed, d.Attempts)
@@ -138,7 +138,7 @@ func TestDeadAfterThreeDaysOnFakeClock(t *testing.T) {
 			t.Logf("dead after %v, %d attempts", elapsed, d.Attempts)
 			return
 		}
-		if d.Status != webhooks.StatusPending || d.NextAttemptAt.Sub(d.LastAttemptAt) > 7*time.Hour+12*time.Minute {
+		if d.Status != webhookqueue.StatusPending || d.NextAttemptAt.Sub(d.LastAttemptAt) > 7*time.Hour+12*time.Minute {
 			t.Fatalf("after attempt %d: %+v", d.Attempts, d)
 		}
 		f.clock.Add(d.NextAttemptAt.Sub(f.clock.Now()) + time.Millisecond)
@@ -237,7 +237,7 @@ func TestGoneDisablesSubscription(t *testing.T) {
 	f.project(t, messageEvents(t, "m2", time.Now(), events.MessageDelivered{MXHost: "mx", ReplyCode: 250}))
 	time.Sleep(300 * time.Millisecond)
 	ds := deliveries(t, f, sub.ID)
-	if hits.Load() != 1 || len(ds) != 1 || ds[0].Status != webhooks.StatusFailed {
+	if hits.Load() != 1 || len(ds) != 1 || ds[0].Status != webhookqueue.StatusFailed {
 		t.Errorf("after 410: %d hits, deliveries %+v", hits.Load(), ds)
 	}
 	s, _ := f.h.Get(context.Background(), sub.ID)
@@ -276,9 +276,9 @@ func TestShutdownHandsBackWaitingDeliveries(t *testing.T) {
 	var sent, back int
 	for _, d := range deliveries(t, f, sub.ID) {
 		switch {
-		case d.Status == webhooks.StatusSucceeded && d.Attempts == 1:
+		case d.Status == webhookqueue.StatusSucceeded && d.Attempts == 1:
 			sent++
-		case d.Status == webhooks.StatusPending && d.Attempts == 0:
+		case d.Status == webhookqueue.StatusPending && d.Attempts == 0:
 			back++
 		default:
 			t.Errorf("delivery after shutdown: %+v", d)
@@ -333,14 +333,14 @@ func TestUpdatedSubscriptionIsFollowed(t *testing.T) {
 			run(t, f.sender(t, "node-a", webhooksender.Config{AllowPrivate: true}, time.Now))
 			waitUntil(t, 30*time.Second, "both deliveries settled", func() bool {
 				ds := deliveries(t, f, sub.ID)
-				return len(ds) == 2 && ds[0].Status != webhooks.StatusPending && ds[1].Status != webhooks.StatusPending
+				return len(ds) == 2 && ds[0].Status != webhookqueue.StatusPending && ds[1].Status != webhookqueue.StatusPending
 			})
 			ds := deliveries(t, f, sub.ID)
-			if ds[0].EventType != "message.released" || ds[0].Status != webhooks.StatusFailed || len(ds[0].History) != 0 ||
+			if ds[0].EventType != "message.released" || ds[0].Status != webhookqueue.StatusFailed || len(ds[0].History) != 0 ||
 				!strings.Contains(ds[0].LastError, "Postal") {
 				t.Errorf("released after the switch to postal: %+v", ds[0])
 			}
-			if ds[1].Status != webhooks.StatusSucceeded || len(ds[1].History) != 1 {
+			if ds[1].Status != webhookqueue.StatusSucceeded || len(ds[1].History) != 1 {
 				t.Errorf("delivered: %+v", ds[1])
 			}
 			mu.Lock()

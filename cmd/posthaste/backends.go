@@ -5,7 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"github.com/posthaste/posthaste/domain/access"
+	"github.com/posthaste/posthaste/domain/sendpolicy"
 	"github.com/posthaste/posthaste/domain/submission"
 	"log/slog"
 	"os"
@@ -25,10 +25,10 @@ import (
 	"github.com/posthaste/posthaste/projections"
 	"github.com/posthaste/posthaste/projections/deliveryqueue"
 	"github.com/posthaste/posthaste/projections/eventcount"
-	"github.com/posthaste/posthaste/projections/messages"
+	"github.com/posthaste/posthaste/projections/messageview"
 	"github.com/posthaste/posthaste/projections/stats"
 	"github.com/posthaste/posthaste/projections/tenancyview"
-	"github.com/posthaste/posthaste/projections/webhooks"
+	"github.com/posthaste/posthaste/projections/webhookqueue"
 )
 
 // Store is what admin commands need: the event log, its outbox and the SQL database of the read
@@ -74,7 +74,7 @@ type Platform struct {
 	Locker      domain.Locker
 	Projections []projections.Projection
 	// Counter counts submissions for send limits (in-process, or Redis in production).
-	Counter access.Counter
+	Counter sendpolicy.Counter
 	// AuthLimiter counts failed SMTP AUTH attempts per client IP (shared by the nodes in production).
 	AuthLimiter submission.RateLimiter
 
@@ -101,7 +101,7 @@ func (p *Platform) ProjectionNames() []string {
 
 // platformProjections is the list of projections serve runs, replay rebuilds and checksum hashes.
 func platformProjections() []projections.Projection {
-	return []projections.Projection{eventcount.New(), deliveryqueue.Projection{}, tenancyview.New(), webhooks.New(), messages.New(), stats.New()}
+	return []projections.Projection{eventcount.New(), deliveryqueue.Projection{}, tenancyview.New(), webhookqueue.New(), messageview.New(), stats.New()}
 }
 
 // openStore opens and migrates the event store for cfg: a SQLite file under the data dir

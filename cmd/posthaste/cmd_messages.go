@@ -13,7 +13,7 @@ import (
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/message"
 	"github.com/posthaste/posthaste/events"
-	"github.com/posthaste/posthaste/projections/messages"
+	"github.com/posthaste/posthaste/projections/messageview"
 	"github.com/posthaste/posthaste/projections/stats"
 )
 
@@ -41,7 +41,7 @@ func serverExists(ctx context.Context, st *Store, id string) (bool, error) {
 func runMessages(ctx context.Context, cio cliIO, args []string) error {
 	fs := newFlagSet("messages", true)
 	server := fs.String("server", "", "the server, ORG/NAME")
-	status := fs.String("status", "", "only this status (comma list): "+strings.Join(messages.Statuses, ", "))
+	status := fs.String("status", "", "only this status (comma list): "+strings.Join(messageview.Statuses, ", "))
 	query := fs.String("query", "", `search: to:ADDR|@DOMAIN from: status: tag: msgid: subject:"…" before:T after:T words`)
 	limit := fs.Int("limit", 50, "messages per page (1..1000)")
 	cursor := fs.String("cursor", "", "continue after the page that printed this cursor")
@@ -61,20 +61,20 @@ func runMessages(ctx context.Context, cio cliIO, args []string) error {
 	if *limit < 1 || *limit > 1000 {
 		return usagef("--limit must be 1..1000")
 	}
-	q, err := messages.ParseQuery(*query)
+	q, err := messageview.ParseQuery(*query)
 	if err != nil {
 		return usagef("--query: %v", err)
 	}
 	if *status != "" {
-		sq, err := messages.ParseQuery("status:" + strings.Join(splitList(*status), " status:"))
+		sq, err := messageview.ParseQuery("status:" + strings.Join(splitList(*status), " status:"))
 		if err != nil {
 			return usagef("--status: %v", err)
 		}
 		q.Status = append(q.Status, sq.Status...)
 	}
-	req := messages.ListRequest{Server: ref.ID(), Query: q, Limit: *limit, Oldest: *oldest}
+	req := messageview.ListRequest{Server: ref.ID(), Query: q, Limit: *limit, Oldest: *oldest}
 	if *cursor != "" {
-		c, err := messages.DecodeCursor(*cursor)
+		c, err := messageview.DecodeCursor(*cursor)
 		if err != nil {
 			return usagef("--cursor: %v", err)
 		}
@@ -90,7 +90,7 @@ func runMessages(ctx context.Context, cio cliIO, args []string) error {
 	} else if !ok {
 		return fmt.Errorf("server %s not found", ref)
 	}
-	r, err := messages.NewReader(st.DB.SQL)
+	r, err := messageview.NewReader(st.DB.SQL)
 	if err != nil {
 		return err
 	}
@@ -105,10 +105,10 @@ func runMessages(ctx context.Context, cio cliIO, args []string) error {
 	}
 	if *asJSON {
 		if page.Messages == nil {
-			page.Messages = []messages.Message{}
+			page.Messages = []messageview.Message{}
 		}
 		return writeJSON(cio.stdout, struct {
-			Messages []messages.Message `json:"messages"`
+			Messages []messageview.Message `json:"messages"`
 			Next     *string            `json:"next_cursor"`
 		}{page.Messages, next})
 	}
@@ -120,7 +120,7 @@ func runMessages(ctx context.Context, cio cliIO, args []string) error {
 			reply = m.BounceClass + " " + m.BounceReason + ": " + reply
 		}
 		if m.Status == "held" {
-			reply = "held: " + m.HeldReason
+			reply = "held: " + m.HoldReason
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", m.QueuedAt.Format(time.RFC3339), m.ID, m.Status, m.RcptTo, m.MailFrom,
 			clip(m.Subject, 40), m.Attempts, clip(reply, 60))
@@ -144,15 +144,15 @@ func clip(s string, n int) string {
 // showJSON is `message show --json`: the view's row, its timeline, and each attempt with its
 // SMTP transcript.
 type showJSON struct {
-	messages.Message
+	messageview.Message
 	Source   string           `json:"source"` // view, or log (as of a time, or not yet projected)
 	AsOf     *time.Time       `json:"as_of,omitempty"`
-	Timeline []messages.Event `json:"timeline"`
+	Timeline []messageview.Event `json:"timeline"`
 	Attempts []attemptJSON    `json:"attempt_log"`
 }
 
 type attemptJSON struct {
-	messages.Attempt
+	messageview.Attempt
 	Transcript string `json:"transcript"`
 }
 
@@ -179,16 +179,16 @@ func runMessageShow(ctx context.Context, cio cliIO, args []string) error {
 		return err
 	}
 	defer st.Close()
-	var d messages.Detail
+	var d messageview.Detail
 	source := "view"
 	if at.IsZero() {
-		r, err := messages.NewReader(st.DB.SQL)
+		r, err := messageview.NewReader(st.DB.SQL)
 		if err != nil {
 			return err
 		}
 		d, err = r.Get(ctx, id)
 		switch {
-		case errors.Is(err, messages.ErrNotFound):
+		case errors.Is(err, messageview.ErrNotFound):
 			source = "log" // not projected yet (serve not running, or lagging): read the stream
 		case err != nil:
 			return err
@@ -206,7 +206,7 @@ func runMessageShow(ctx context.Context, cio cliIO, args []string) error {
 		out.AsOf = &at
 	}
 	if out.Timeline == nil {
-		out.Timeline = []messages.Event{}
+		out.Timeline = []messageview.Event{}
 	}
 	for _, a := range d.AttemptLog {
 		aj := attemptJSON{Attempt: a}
@@ -238,7 +238,7 @@ func printShow(w io.Writer, m showJSON) error {
 	}
 	row("server", m.Server)
 	row("status", m.Status)
-	row("held", m.HeldReason)
+	row("held", m.HoldReason)
 	if m.BounceReason != "" || m.BounceClass != "" {
 		row("bounce", m.BounceClass+" "+m.BounceReason)
 	}
@@ -282,8 +282,8 @@ func printShow(w io.Writer, m showJSON) error {
 
 // detailFromLog builds a message's detail from its stream, up to asOf (all of it when zero),
 // with message.Load deciding its state: the same answer the view gives, from the source of truth.
-func detailFromLog(ctx context.Context, es domain.EventStore, id string, asOf time.Time) (messages.Detail, error) {
-	var d messages.Detail
+func detailFromLog(ctx context.Context, es domain.EventStore, id string, asOf time.Time) (messageview.Detail, error) {
+	var d messageview.Detail
 	recs, err := es.ReadStream(ctx, events.StreamMessage, id, 1)
 	if err != nil {
 		return d, fmt.Errorf("read message %s: %w", id, err)
@@ -306,12 +306,12 @@ func detailFromLog(ctx context.Context, es domain.EventStore, id string, asOf ti
 		return d, fmt.Errorf("load message %s: %w", id, err)
 	}
 	q := m.Queued
-	d.Message = messages.Message{ID: m.ID, Server: m.ServerID, Status: string(m.Status), RcptTo: strings.ToLower(q.RcptTo),
+	d.Message = messageview.Message{ID: m.ID, Server: m.ServerID, Status: string(m.Status), RcptTo: strings.ToLower(q.RcptTo),
 		MailFrom: strings.ToLower(q.MailFrom), HeaderFrom: q.HeaderFrom, Subject: q.Subject, Tag: q.Tag,
-		MessageID: messages.NormalizeMsgID(q.MessageID), Size: q.Size, SubmissionID: q.SubmissionID, QueuedAt: m.QueuedAt.UTC(),
-		LastEventAt: recs[len(recs)-1].Envelope.OccurredAt.UTC(), Attempts: m.Attempts, HeldReason: m.HoldReason}
+		MessageID: messageview.NormalizeMsgID(q.MessageID), Size: q.Size, SubmissionID: q.SubmissionID, QueuedAt: m.QueuedAt.UTC(),
+		LastEventAt: recs[len(recs)-1].Envelope.OccurredAt.UTC(), Attempts: m.Attempts, HoldReason: m.HoldReason}
 	if m.Status != message.StatusHeld {
-		d.HeldReason = ""
+		d.HoldReason = ""
 	}
 	if a := m.LastAttempt; a != nil {
 		d.LastReplyCode = a.ReplyCode
@@ -322,7 +322,7 @@ func detailFromLog(ctx context.Context, es domain.EventStore, id string, asOf ti
 	}
 	for _, r := range recs {
 		e := r.Envelope
-		d.Timeline = append(d.Timeline, messages.Event{Version: e.StreamVersion, ID: e.ID, Type: e.Type,
+		d.Timeline = append(d.Timeline, messageview.Event{Version: e.StreamVersion, ID: e.ID, Type: e.Type,
 			OccurredAt: e.OccurredAt.UTC(), Actor: e.Actor.String(), Payload: e.Payload})
 		if e.Type == (events.MessageAttempted{}).EventType() {
 			ev, err := events.Decode(e)
@@ -330,7 +330,7 @@ func detailFromLog(ctx context.Context, es domain.EventStore, id string, asOf ti
 				return d, err
 			}
 			a := ev.(*events.MessageAttempted)
-			d.AttemptLog = append(d.AttemptLog, messages.Attempt{Attempt: a.Attempt, At: e.OccurredAt.UTC(), MXHost: a.MXHost, IP: a.IP,
+			d.AttemptLog = append(d.AttemptLog, messageview.Attempt{Attempt: a.Attempt, At: e.OccurredAt.UTC(), MXHost: a.MXHost, IP: a.IP,
 				TLSVersion: a.TLSVersion, TLSCipher: a.TLSCipher, ReplyCode: a.ReplyCode, EnhancedCode: a.EnhancedCode,
 				ReplyText: a.ReplyText, DurationMS: a.DurationMS, TranscriptID: a.TranscriptID, Result: a.Result})
 		}
@@ -340,7 +340,7 @@ func detailFromLog(ctx context.Context, es domain.EventStore, id string, asOf ti
 
 // parseAnyTime reads RFC 3339, a date (midnight UTC) or a time relative to now (-2h).
 func parseAnyTime(v string, now time.Time) (time.Time, error) {
-	if t, err := messages.ParseTime(v); err == nil {
+	if t, err := messageview.ParseTime(v); err == nil {
 		return t, nil
 	}
 	t, err := parseTimeArg(v, now)
@@ -422,7 +422,7 @@ func runStats(ctx context.Context, cio cliIO, args []string) error {
 			return writeJSON(cio.stdout, res)
 		}
 		fmt.Fprintf(cio.stdout, "%s as of %s: %d messages (%d events)\n", res.Server, res.AsOf.Format(time.RFC3339), res.Messages, res.Events)
-		for _, s := range messages.Statuses {
+		for _, s := range messageview.Statuses {
 			fmt.Fprintf(cio.stdout, "  %-10s %d\n", s, res.Statuses[s])
 		}
 		return nil
@@ -478,7 +478,7 @@ func printReport(w io.Writer, rep stats.Report) error {
 // statesAsOf folds every message stream of a server, up to asOf, with message.Load.
 func statesAsOf(ctx context.Context, es domain.EventStore, server string, asOf time.Time) (asOfJSON, error) {
 	res := asOfJSON{Server: server, AsOf: asOf.UTC(), Statuses: map[string]int64{}}
-	for _, s := range messages.Statuses {
+	for _, s := range messageview.Statuses {
 		res.Statuses[s] = 0
 	}
 	streams := map[string][]events.Record{}

@@ -11,7 +11,7 @@ import (
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/webhook"
 	"github.com/posthaste/posthaste/events"
-	"github.com/posthaste/posthaste/projections/webhooks"
+	"github.com/posthaste/posthaste/projections/webhookqueue"
 )
 
 func init() {
@@ -35,7 +35,7 @@ func init() {
 type webhookEnv struct {
 	*tenancyEnv
 	wh         *webhook.Handlers
-	deliveries *webhooks.Store
+	deliveries *webhookqueue.Store
 	cause      domain.Cause
 }
 
@@ -49,7 +49,7 @@ func openWebhooks(ctx context.Context, fs *flag.FlagSet, args []string, cio cliI
 		env.Close()
 		return nil, nil, err
 	}
-	st, err := webhooks.NewStore(env.store.DB.SQL, env.store.DB.Dialect)
+	st, err := webhookqueue.NewStore(env.store.DB.SQL, env.store.DB.Dialect)
 	if err != nil {
 		env.Close()
 		return nil, nil, err
@@ -284,7 +284,7 @@ func runWebhookDeliveries(ctx context.Context, cio cliIO, args []string) error {
 		return err
 	}
 	if *asJSON {
-		return writeJSONLines(cio.stdout, ds, func(d webhooks.Delivery) webhooks.Delivery { return d })
+		return writeJSONLines(cio.stdout, ds, func(d webhookqueue.Delivery) webhookqueue.Delivery { return d })
 	}
 	tw := newTable(cio.stdout)
 	fmt.Fprintln(tw, "DELIVERY\tEVENT\tSTATUS\tATTEMPTS\tLAST CODE\tLAST ERROR\tOCCURRED")
@@ -356,7 +356,7 @@ func runWebhookReplay(ctx context.Context, cio cliIO, args []string) error {
 				after = r.Position
 			}
 			e := r.Envelope
-			if !s.Wants(e.Type) || !webhooks.Offered(e.Type, s.Format) || (e.Type == "domain.dns_checked" && dnsAllOK(e)) {
+			if !s.Wants(e.Type) || !webhookqueue.Offered(e.Type, s.Format) || (e.Type == "domain.dns_checked" && dnsAllOK(e)) {
 				continue
 			}
 			envs = append(envs, e)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/events"
-	"github.com/posthaste/posthaste/projections/messages"
+	"github.com/posthaste/posthaste/projections/messageview"
 )
 
 // maxRecipientMessages bounds how many messages of one recipient `events --recipient` reads.
@@ -22,7 +22,7 @@ func recipientMessageIDs(ctx context.Context, st *Store, rcpt, server string) ([
 	rcpt = strings.ToLower(strings.TrimSpace(rcpt))
 	seen := map[string]bool{}
 	var ids []string
-	if r, err := messages.NewReader(st.DB.SQL); err == nil {
+	if r, err := messageview.NewReader(st.DB.SQL); err == nil {
 		got, err := r.IDsByRecipient(ctx, rcpt, server, maxRecipientMessages)
 		if err != nil {
 			return nil, err
@@ -35,7 +35,7 @@ func recipientMessageIDs(ctx context.Context, st *Store, rcpt, server string) ([
 	// Messages the view has not caught up with: the queued events after its horizon.
 	var after int64
 	if err := st.DB.SQL.QueryRowContext(ctx, `SELECT COALESCE(MAX(position), 0) FROM projection_positions WHERE projection = ?`,
-		messages.Name).Scan(&after); err != nil {
+		messageview.Name).Scan(&after); err != nil {
 		return nil, fmt.Errorf("read view position: %w", err)
 	}
 	f := domain.EventFilter{ServerID: server, Types: []string{(events.MessageQueued{}).EventType()}, After: after, Limit: eventsPage}

@@ -16,10 +16,10 @@ import (
 	"github.com/posthaste/posthaste/domain/message"
 	"github.com/posthaste/posthaste/domain/submission"
 	"github.com/posthaste/posthaste/domain/tenancy"
-	"github.com/posthaste/posthaste/projections/messages"
+	"github.com/posthaste/posthaste/projections/messageview"
 	"github.com/posthaste/posthaste/projections/stats"
 	"github.com/posthaste/posthaste/projections/tenancyview"
-	"github.com/posthaste/posthaste/projections/webhooks"
+	"github.com/posthaste/posthaste/projections/webhookqueue"
 )
 
 // Wiring of the HTTP API (adapters/httpapi) into the web role: /api/v1 (Postal compatible)
@@ -42,7 +42,7 @@ func withAPI(next http.Handler, cfg Config, p *Platform, log *slog.Logger) (http
 	if err != nil {
 		return nil, err
 	}
-	search, err := messages.NewReader(p.DB.SQL)
+	search, err := messageview.NewReader(p.DB.SQL)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +54,7 @@ func withAPI(next http.Handler, cfg Config, p *Platform, log *slog.Logger) (http
 	if err != nil {
 		return nil, err
 	}
-	whStore, err := webhooks.NewStore(p.DB.SQL, p.DB.Dialect)
+	whStore, err := webhookqueue.NewStore(p.DB.SQL, p.DB.Dialect)
 	if err != nil {
 		return nil, err
 	}

@@ -22,10 +22,10 @@ import (
 	"github.com/posthaste/posthaste/adapters/smtpin"
 	"github.com/posthaste/posthaste/adapters/smtpout"
 	"github.com/posthaste/posthaste/domain"
-	"github.com/posthaste/posthaste/domain/access"
+	"github.com/posthaste/posthaste/domain/sendpolicy"
 	"github.com/posthaste/posthaste/domain/bounce"
 	"github.com/posthaste/posthaste/domain/delivery"
-	"github.com/posthaste/posthaste/domain/dispatch"
+
 	"github.com/posthaste/posthaste/domain/message"
 	"github.com/posthaste/posthaste/domain/submission"
 	"github.com/posthaste/posthaste/domain/suppression"
@@ -42,8 +42,8 @@ import (
 // durable acceptance (body + events in one transaction), bodies and transcripts.
 type messageStore interface {
 	submission.Acceptor
-	dispatch.Bodies
-	dispatch.Transcripts
+	delivery.Bodies
+	delivery.Transcripts
 	Transcript(ctx context.Context, id string) (string, error)
 }
 
@@ -52,11 +52,11 @@ type lifecycleDeps struct {
 	tenancy      *tenancy.Handlers
 	secrets      tenancy.SecretStore
 	suppressions *suppression.Handler
-	access       *access.Access
+	access       *sendpolicy.Policy
 	recorder     domain.Recorder
 	// workers are this process's delivery workers (role worker), offered the messages the smtp
 	// role accepts. Set while the roles are built, read only once they run.
-	workers []*dispatch.Worker
+	workers []*delivery.Worker
 }
 
 // offer hands messages just accepted in this process to its workers, so delivery starts
@@ -81,7 +81,7 @@ func newLifecycleDeps(cfg Config, p *Platform) (*lifecycleDeps, error) {
 	if err != nil {
 		return nil, err
 	}
-	acc, err := access.New(te.h, viewDirectory{p.DB.SQL}, sup, p.Counter, p.Events, rec)
+	acc, err := sendpolicy.New(te.h, viewDirectory{p.DB.SQL}, sup, p.Counter, p.Events, rec)
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +218,7 @@ func buildWorkerRole(cfg Config, p *Platform, deps *lifecycleDeps, log *slog.Log
 	if err := cfg.ensureSecretKey(nil); err != nil { // the X-Posthaste-Ref key (mx.go refKey)
 		return role{}, err
 	}
-	w, err := dispatch.New(dispatch.Config{
+	w, err := delivery.NewWorker(delivery.WorkerConfig{
 		Owner:       host + ":" + strconv.Itoa(os.Getpid()) + ":" + events.NewID(time.Now(), nil)[24:],
 		Store:       p.Events,
 		Queue:       queue,
@@ -286,7 +286,7 @@ func classifyReply(code int, enhanced, text string) delivery.Classification {
 // smtpSender adapts the SMTP client to the worker's Sender port.
 type smtpSender struct{ c *smtpout.Client }
 
-func (s smtpSender) Send(ctx context.Context, e dispatch.Envelope) delivery.AttemptResult {
+func (s smtpSender) Send(ctx context.Context, e delivery.Envelope) delivery.AttemptResult {
 	return s.c.Deliver(ctx, smtpout.Message{ID: e.MessageID, MailFrom: e.MailFrom, RcptTo: e.RcptTo, Data: e.Body})
 }
 
@@ -382,7 +382,7 @@ func (p *Platform) wakeWorkers() {
 	}
 }
 
-// attemptMetrics counts delivery attempts by outcome (dispatch.Observer).
+// attemptMetrics counts delivery attempts by outcome (delivery.Observer).
 type attemptMetrics struct {
 	byOutcome *prometheus.CounterVec
 	seconds   prometheus.Histogram

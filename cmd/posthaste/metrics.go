@@ -9,7 +9,7 @@ import (
 
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/events"
-	"github.com/posthaste/posthaste/projections/webhooks"
+	"github.com/posthaste/posthaste/projections/webhookqueue"
 )
 
 // Metric names (snake_case, prefixed posthaste_).
@@ -183,7 +183,7 @@ func (c webhookCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c webhookCollector) Collect(ch chan<- prometheus.Metric) {
-	st, err := webhooks.NewStore(c.p.DB.SQL, c.p.DB.Dialect)
+	st, err := webhookqueue.NewStore(c.p.DB.SQL, c.p.DB.Dialect)
 	if err != nil {
 		return
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/posthaste/posthaste/adapters/smtpin"
 	"github.com/posthaste/posthaste/domain/inbound"
 	"github.com/posthaste/posthaste/domain/tenancy"
-	"github.com/posthaste/posthaste/projections/messages"
+	"github.com/posthaste/posthaste/projections/messageview"
 )
 
 // Wiring of the mx role: the inbound MX listener of the return-path domain and the intake of
@@ -37,7 +37,7 @@ func buildMXRole(cfg Config, p *Platform, log *slog.Logger) (role, error) {
 	if err != nil {
 		return role{}, err
 	}
-	view, err := messages.NewReader(p.DB.SQL)
+	view, err := messageview.NewReader(p.DB.SQL)
 	if err != nil {
 		return role{}, fmt.Errorf("mx: message view: %w", err)
 	}
@@ -94,7 +94,7 @@ func buildMXRole(cfg Config, p *Platform, log *slog.Logger) (role, error) {
 }
 
 // messageIndex serves the intake's Message-ID lookups from the message view read model.
-type messageIndex struct{ r *messages.Reader }
+type messageIndex struct{ r *messageview.Reader }
 
 func (m messageIndex) ByMessageID(ctx context.Context, msgID string, rcpts []string, since time.Time, limit int) ([]inbound.IndexedMessage, error) {
 	refs, err := m.r.ByMessageID(ctx, msgID, rcpts, since, limit)

@@ -12,7 +12,7 @@ import (
 	"github.com/posthaste/posthaste/adapters/webhooksender"
 	"github.com/posthaste/posthaste/domain/webhook"
 	"github.com/posthaste/posthaste/events"
-	"github.com/posthaste/posthaste/projections/webhooks"
+	"github.com/posthaste/posthaste/projections/webhookqueue"
 )
 
 // Wiring of webhooks: the "webhooks" role (the HTTP sender) and the JWKS the web role serves.
@@ -43,7 +43,7 @@ func buildWebhooksRole(cfg Config, p *Platform, log *slog.Logger) (role, error) 
 	if err != nil {
 		return role{}, err
 	}
-	st, err := webhooks.NewStore(p.DB.SQL, p.DB.Dialect)
+	st, err := webhookqueue.NewStore(p.DB.SQL, p.DB.Dialect)
 	if err != nil {
 		return role{}, err
 	}

@@ -30,7 +30,7 @@ import (
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/events"
 	"github.com/posthaste/posthaste/projections"
-	"github.com/posthaste/posthaste/projections/messages"
+	"github.com/posthaste/posthaste/projections/messageview"
 	"github.com/posthaste/posthaste/projections/stats"
 )
 
@@ -211,7 +211,7 @@ func run(ctx context.Context, backend, dsn, dataDir string, target, nQueries, ap
 	fmt.Printf("backend %s: seeded %d events (%d messages) through Append in %s (%.0f events/s)\n", backend, seeded, msgs, seedDur.Round(time.Millisecond), float64(seeded)/seedDur.Seconds())
 
 	// Project through the runner's catch-up.
-	projs := []projections.Projection{messages.New(), stats.New()}
+	projs := []projections.Projection{messageview.New(), stats.New()}
 	for _, p := range projs {
 		rn, err := projections.NewRunner(db, st, noBus{}, []projections.Projection{p}, logger, projections.Options{BatchSize: 2000})
 		if err != nil {
@@ -226,7 +226,7 @@ func run(ctx context.Context, backend, dsn, dataDir string, target, nQueries, ap
 	}
 
 	// The fixed query mix.
-	r, err := messages.NewReader(db.SQL)
+	r, err := messageview.NewReader(db.SQL)
 	if err != nil {
 		return err
 	}
@@ -237,7 +237,7 @@ func run(ctx context.Context, backend, dsn, dataDir string, target, nQueries, ap
 		i := rng.IntN(msgs)
 		_, server, _, _ := streamOf(i)
 		var kind string
-		var q messages.Query
+		var q messageview.Query
 		switch n % 5 {
 		case 0, 1:
 			kind, q.To = "to:", []string{rcptOf(i)}
@@ -254,7 +254,7 @@ func run(ctx context.Context, backend, dsn, dataDir string, target, nQueries, ap
 			if _, err := r.Get(ctx, id); err != nil {
 				return err
 			}
-		} else if _, err := r.List(ctx, messages.ListRequest{Server: server, Query: q, Limit: 50, Oldest: kind == "after:"}); err != nil {
+		} else if _, err := r.List(ctx, messageview.ListRequest{Server: server, Query: q, Limit: 50, Oldest: kind == "after:"}); err != nil {
 			return err
 		}
 		d := time.Since(t)

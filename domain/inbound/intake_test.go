@@ -21,7 +21,7 @@ import (
 	"github.com/posthaste/posthaste/domain/suppression"
 	"github.com/posthaste/posthaste/events"
 	"github.com/posthaste/posthaste/projections"
-	"github.com/posthaste/posthaste/projections/messages"
+	"github.com/posthaste/posthaste/projections/messageview"
 )
 
 const rpDomain = "rp.posthaste.test"
@@ -147,7 +147,7 @@ var refKey = []byte("0123456789abcdef0123456789abcdef")
 func newFixture(t testing.TB, pol inbound.Policies) *fixture {
 	s := sqlitetest.Store(t)
 	db := &projections.DB{SQL: s.DB(), Dialect: projections.DialectSQLite}
-	r, err := messages.NewReader(db.SQL)
+	r, err := messageview.NewReader(db.SQL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func newFixtureOn(t testing.TB, es domain.EventStore, pol inbound.Policies, view
 }
 
 // viewIndex adapts the message view reader to the port (as cmd/posthaste does).
-type viewIndex struct{ r *messages.Reader }
+type viewIndex struct{ r *messageview.Reader }
 
 func (v viewIndex) ByMessageID(ctx context.Context, id string, rcpts []string, since time.Time, limit int) ([]inbound.IndexedMessage, error) {
 	refs, err := v.r.ByMessageID(ctx, id, rcpts, since, limit)
@@ -199,7 +199,7 @@ func (f *fixture) project(t testing.TB, id string) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback()
-	p := messages.New()
+	p := messageview.New()
 	for _, r := range recs {
 		if err := p.Apply(ctx, tx, f.view.Dialect, r); err != nil {
 			t.Fatal(err)

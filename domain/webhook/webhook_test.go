@@ -24,7 +24,7 @@ import (
 	"github.com/posthaste/posthaste/domain/tenancy"
 	"github.com/posthaste/posthaste/domain/webhook"
 	"github.com/posthaste/posthaste/events"
-	"github.com/posthaste/posthaste/projections/webhooks"
+	"github.com/posthaste/posthaste/projections/webhookqueue"
 )
 
 // The 3-day curve on a fake clock: attempts keep coming for at least 72 h, the waits grow
@@ -150,12 +150,12 @@ func TestForbiddenAddr(t *testing.T) {
 // The projection and the domain agree on what is offered.
 func TestOfferedListsAgree(t *testing.T) {
 	for _, name := range events.Types() {
-		if webhook.IsOffered(name) != webhooks.Offered(name, webhook.FormatStandard) {
-			t.Errorf("%s: domain offers %v, projection %v", name, webhook.IsOffered(name), webhooks.Offered(name, webhook.FormatStandard))
+		if webhook.IsOffered(name) != webhookqueue.Offered(name, webhook.FormatStandard) {
+			t.Errorf("%s: domain offers %v, projection %v", name, webhook.IsOffered(name), webhookqueue.Offered(name, webhook.FormatStandard))
 		}
 		env := events.Envelope{Type: name, Payload: json.RawMessage(`{}`)}
-		if webhooks.Offered(name, webhook.FormatPostal) != (webhook.PostalEventName(env) != "") {
-			t.Errorf("%s: postal offered by projection %v, Postal name %q", name, webhooks.Offered(name, webhook.FormatPostal), webhook.PostalEventName(env))
+		if webhookqueue.Offered(name, webhook.FormatPostal) != (webhook.PostalEventName(env) != "") {
+			t.Errorf("%s: postal offered by projection %v, Postal name %q", name, webhookqueue.Offered(name, webhook.FormatPostal), webhook.PostalEventName(env))
 		}
 	}
 }

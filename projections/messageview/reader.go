@@ -1,4 +1,4 @@
-package messages
+package messageview
 
 import (
 	"context"
@@ -44,7 +44,7 @@ type Message struct {
 	LastReply     string    `json:"last_reply,omitempty"`
 	BounceReason  string    `json:"bounce_reason,omitempty"`
 	BounceClass   string    `json:"bounce_class,omitempty"`
-	HeldReason    string    `json:"held_reason,omitempty"`
+	HoldReason    string    `json:"held_reason,omitempty"`
 }
 
 // Event is one entry of a message's timeline.
@@ -102,7 +102,7 @@ func scanMessage(sc interface{ Scan(...any) error }) (Message, error) {
 	var m Message
 	var q, l int64
 	err := sc.Scan(&m.ID, &m.Server, &m.Status, &m.RcptTo, &m.MailFrom, &m.HeaderFrom, &m.Subject, &m.Tag, &m.MessageID,
-		&m.Size, &m.SubmissionID, &q, &l, &m.Attempts, &m.LastReplyCode, &m.LastReply, &m.BounceReason, &m.BounceClass, &m.HeldReason)
+		&m.Size, &m.SubmissionID, &q, &l, &m.Attempts, &m.LastReplyCode, &m.LastReply, &m.BounceReason, &m.BounceClass, &m.HoldReason)
 	m.QueuedAt, m.LastEventAt = time.UnixMicro(q).UTC(), time.UnixMicro(l).UTC()
 	return m, err
 }

@@ -1,4 +1,4 @@
-package messages_test
+package messageview_test
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/events"
 	"github.com/posthaste/posthaste/projections"
-	"github.com/posthaste/posthaste/projections/messages"
+	"github.com/posthaste/posthaste/projections/messageview"
 	"github.com/posthaste/posthaste/projections/stats"
 )
 
@@ -121,9 +121,9 @@ func BenchmarkReplay(b *testing.B) {
 				name  string
 				projs func() []projections.Projection
 			}{
-				{messages.Name, func() []projections.Projection { return []projections.Projection{messages.New()} }},
+				{messageview.Name, func() []projections.Projection { return []projections.Projection{messageview.New()} }},
 				{stats.Name, func() []projections.Projection { return []projections.Projection{stats.New()} }},
-				{"all", func() []projections.Projection { return []projections.Projection{messages.New(), stats.New()} }},
+				{"all", func() []projections.Projection { return []projections.Projection{messageview.New(), stats.New()} }},
 			} {
 				b.Run(c.name, func(b *testing.B) {
 					var evs int

@@ -1,4 +1,4 @@
-// Package webhooks is the read side of webhooks: a projection that keeps the subscriptions read
+// Package webhookqueue is the read side of webhooks: a projection that keeps the subscriptions read
 // model (webhook_subscriptions) and the facts of each message that payloads name
 // (webhook_messages), and that enqueues one delivery (webhook_deliveries) per event and
 // matching enabled subscription of the event's server. It also answers the sender's and the
@@ -10,7 +10,7 @@
 // webhook_deliveries and webhook_attempts are sender state (status, retries, leases, attempt
 // records), not part of the projection's rebuilt tables: a replay of the projection inserts
 // missing deliveries (INSERT IGNORE) and never resets the ones already there.
-package webhooks
+package webhookqueue
 
 import (
 	"context"

@@ -1,11 +1,11 @@
-// Package access answers the submission side's questions from the tenancy model: who is
+// Package sendpolicy answers the submission side's questions from the tenancy model: who is
 // submitting (SMTP AUTH and SMTP-IP credentials), whether a From domain is a verified domain of
 // the credential's server, and whether a recipient's message must be held (development-mode
 // server, suppressed recipient, send limit reached). It implements the ports of
 // domain/submission with domain/tenancy and domain/suppression.
 //
 // It imports domain packages, events and the standard library only.
-package access
+package sendpolicy
 
 import (
 	"context"
@@ -40,8 +40,8 @@ type Directory interface {
 	ActiveCredentials(ctx context.Context, typ string) ([]tenancy.Credential, error)
 }
 
-// Access implements submission.Authenticator, submission.Domains and submission.HoldPolicy.
-type Access struct {
+// Policy implements submission.Authenticator, submission.Domains and submission.HoldPolicy.
+type Policy struct {
 	dir          Directory // nil = read the streams every time
 	tenancy      *tenancy.Handlers
 	suppressions *suppression.Handler
@@ -66,21 +66,21 @@ type cachedServer struct {
 const ServerCacheTTL = 5 * time.Second
 
 // New refuses missing parts; counter and dir may be nil. Servers are cached for ServerCacheTTL.
-func New(t *tenancy.Handlers, dir Directory, s *suppression.Handler, c Counter, store domain.EventStore, rec domain.Recorder) (*Access, error) {
+func New(t *tenancy.Handlers, dir Directory, s *suppression.Handler, c Counter, store domain.EventStore, rec domain.Recorder) (*Policy, error) {
 	if t == nil || s == nil || store == nil {
-		return nil, errors.New("access: tenancy, suppressions and store are required")
+		return nil, errors.New("sendpolicy: tenancy, suppressions and store are required")
 	}
-	return &Access{tenancy: t, dir: dir, suppressions: s, counter: c, store: store, rec: rec,
+	return &Policy{tenancy: t, dir: dir, suppressions: s, counter: c, store: store, rec: rec,
 		serverTTL: ServerCacheTTL, servers: map[string]cachedServer{}}, nil
 }
 
 // SetServerCacheTTL changes how long servers are cached (0: read the stream every time).
 // Call it before use.
-func (a *Access) SetServerCacheTTL(d time.Duration) { a.serverTTL = d }
+func (a *Policy) SetServerCacheTTL(d time.Duration) { a.serverTTL = d }
 
 // credentialByUsername asks the directory first and the streams when it does not know the
 // user (a credential created a moment ago), so a new credential works at once.
-func (a *Access) credentialByUsername(ctx context.Context, username string) (tenancy.Credential, error) {
+func (a *Policy) credentialByUsername(ctx context.Context, username string) (tenancy.Credential, error) {
 	if a.dir != nil {
 		c, ok, err := a.dir.CredentialByUsername(ctx, username)
 		if err != nil {
@@ -95,10 +95,10 @@ func (a *Access) credentialByUsername(ctx context.Context, username string) (ten
 
 // AuthPlain checks an SMTP credential. Unknown users, wrong passwords and revoked credentials
 // all give submission.ErrBadCredentials; a hash is computed either way.
-func (a *Access) AuthPlain(ctx context.Context, username, password string) (submission.Principal, error) {
+func (a *Policy) AuthPlain(ctx context.Context, username, password string) (submission.Principal, error) {
 	c, err := a.credentialByUsername(ctx, username)
 	if err != nil && !errors.Is(err, tenancy.ErrNotFound) {
-		return submission.Principal{}, fmt.Errorf("access: auth: %w", err)
+		return submission.Principal{}, fmt.Errorf("sendpolicy: auth: %w", err)
 	}
 	got := tenancy.HashSecret(password)
 	if err != nil || c.Revoked || subtle.ConstantTimeCompare([]byte(got), []byte(c.Hash)) != 1 {
@@ -108,7 +108,7 @@ func (a *Access) AuthPlain(ctx context.Context, username, password string) (subm
 }
 
 // ByClientIP finds the active SMTP-IP credential with the most specific CIDR containing ip.
-func (a *Access) ByClientIP(ctx context.Context, ip netip.Addr) (submission.Principal, bool, error) {
+func (a *Policy) ByClientIP(ctx context.Context, ip netip.Addr) (submission.Principal, bool, error) {
 	var cs []tenancy.Credential
 	var err error
 	if a.dir != nil {
@@ -117,7 +117,7 @@ func (a *Access) ByClientIP(ctx context.Context, ip netip.Addr) (submission.Prin
 		cs, err = a.tenancy.ActiveCredentials(ctx, tenancy.CredentialSMTPIP)
 	}
 	if err != nil {
-		return submission.Principal{}, false, fmt.Errorf("access: smtp-ip: %w", err)
+		return submission.Principal{}, false, fmt.Errorf("sendpolicy: smtp-ip: %w", err)
 	}
 	best, bits := tenancy.Credential{}, -1
 	for _, c := range cs {
@@ -136,7 +136,7 @@ func (a *Access) ByClientIP(ctx context.Context, ip netip.Addr) (submission.Prin
 }
 
 // IsVerifiedSenderDomain reports whether domain belongs to the server and was verified.
-func (a *Access) IsVerifiedSenderDomain(ctx context.Context, serverID, domainName string) (bool, error) {
+func (a *Policy) IsVerifiedSenderDomain(ctx context.Context, serverID, domainName string) (bool, error) {
 	d, err := a.tenancy.GetDomain(ctx, domainName)
 	if errors.Is(err, tenancy.ErrNotFound) || errors.Is(err, tenancy.ErrInvalid) {
 		return false, nil
@@ -149,7 +149,7 @@ func (a *Access) IsVerifiedSenderDomain(ctx context.Context, serverID, domainNam
 
 // HoldReason says why a new message of the server to rcpt must be held ("" = deliver).
 // count is how many recipients the submission has, charged to the send limit once.
-func (a *Access) HoldReason(ctx context.Context, serverID, rcpt string) (string, string, error) {
+func (a *Policy) HoldReason(ctx context.Context, serverID, rcpt string) (string, string, error) {
 	srv, err := a.server(ctx, serverID)
 	if err != nil {
 		return "", "", err
@@ -184,7 +184,7 @@ func (a *Access) HoldReason(ctx context.Context, serverID, rcpt string) (string,
 }
 
 // server returns the server, from the cache when it was read less than serverTTL ago.
-func (a *Access) server(ctx context.Context, serverID string) (tenancy.Server, error) {
+func (a *Policy) server(ctx context.Context, serverID string) (tenancy.Server, error) {
 	now := a.rec.Now()
 	if a.serverTTL > 0 {
 		a.serverMu.Lock()
@@ -213,7 +213,7 @@ func (a *Access) server(ctx context.Context, serverID string) (tenancy.Server, e
 
 // recordLimit appends a send-limit event to the server stream; a lost race is retried once
 // and otherwise dropped (the event is a notification, the hold itself does not depend on it).
-func (a *Access) recordLimit(ctx context.Context, srv tenancy.Server, ev events.Event) {
+func (a *Policy) recordLimit(ctx context.Context, srv tenancy.Server, ev events.Event) {
 	for try := 0; try < 3; try++ {
 		recs, err := a.store.ReadStream(ctx, events.StreamServer, srv.ID, 1)
 		if err != nil || len(recs) == 0 {

@@ -1,4 +1,4 @@
-package messages
+package messageview
 
 import (
 	"encoding/base64"

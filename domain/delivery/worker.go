@@ -1,11 +1,4 @@
-// Package dispatch is the delivery worker workflow: it takes due messages from the delivery
-// queue, claims them (so workers on several nodes never run the same attempt at once), signs
-// each body once, hands the message to the sender, and records the attempt and its outcome as
-// events on the message stream with the next stream version. A worker that lost a race gets a
-// version conflict and drops its result: only one outcome per attempt is ever recorded.
-//
-// It owns no I/O: the queue, bodies, signer, sender, transcripts and suppressions are ports.
-package dispatch
+package delivery
 
 import (
 	"bytes"
@@ -18,7 +11,6 @@ import (
 	"time"
 
 	"github.com/posthaste/posthaste/domain"
-	"github.com/posthaste/posthaste/domain/delivery"
 	"github.com/posthaste/posthaste/domain/message"
 	"github.com/posthaste/posthaste/events"
 )
@@ -62,7 +54,7 @@ type Envelope struct {
 // Sender makes one delivery attempt. It never returns an error: every failure is an
 // AttemptResult (a local one when no server replied).
 type Sender interface {
-	Send(ctx context.Context, env Envelope) delivery.AttemptResult
+	Send(ctx context.Context, env Envelope) AttemptResult
 }
 
 // Transcripts stores the SMTP transcript of an attempt and returns its id.
@@ -83,8 +75,8 @@ type Suppressor interface {
 	Suppress(ctx context.Context, serverID, address, reason, causedBy string, c domain.Cause) error
 }
 
-// Config wires a Worker.
-type Config struct {
+// WorkerConfig wires a Worker.
+type WorkerConfig struct {
 	Owner        string // unique per process, e.g. hostname:pid
 	Store        domain.EventStore
 	Queue        Queue
@@ -93,7 +85,7 @@ type Config struct {
 	Sender       Sender
 	Transcripts  Transcripts // nil = transcripts are not kept; an AttemptRecorder writes them with the events
 	Suppressor   Suppressor  // nil = no suppression on hard bounce
-	Decider      *delivery.Decider
+	Decider      *Decider
 	Recorder     domain.Recorder
 	Concurrency  int           // attempts in flight (default 32)
 	ClaimTTL     time.Duration // default 10m: longer than any attempt
@@ -108,12 +100,12 @@ type Config struct {
 
 // Observer receives attempt outcomes for metrics.
 type Observer interface {
-	Attempted(outcome delivery.Outcome, d time.Duration)
+	Attempted(outcome Outcome, d time.Duration)
 }
 
 // Worker runs delivery attempts.
 type Worker struct {
-	cfg  Config
+	cfg  WorkerConfig
 	wake chan struct{}
 
 	doneMu   sync.Mutex
@@ -140,8 +132,8 @@ const signedCacheSize = 256
 // messages once its projection has applied them).
 const maxOffered = 4096
 
-// New refuses incomplete wiring.
-func New(cfg Config) (*Worker, error) {
+// NewWorker refuses incomplete wiring.
+func NewWorker(cfg WorkerConfig) (*Worker, error) {
 	var errs []error
 	if cfg.Owner == "" {
 		errs = append(errs, errors.New("owner is empty"))
@@ -165,7 +157,7 @@ func New(cfg Config) (*Worker, error) {
 		errs = append(errs, errors.New("logger is nil"))
 	}
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("dispatch: new worker: %w", errors.Join(errs...))
+		return nil, fmt.Errorf("delivery: new worker: %w", errors.Join(errs...))
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 32
@@ -234,7 +226,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	for {
 		n, err := w.poll(ctx, work, sem, &wg)
 		if err != nil && ctx.Err() == nil {
-			w.cfg.Logger.Error("dispatch: poll failed", "error", err)
+			w.cfg.Logger.Error("delivery: poll failed", "error", err)
 		}
 		if n > 0 && ctx.Err() == nil {
 			continue
@@ -293,7 +285,7 @@ func (w *Worker) poll(ctx, work context.Context, sem chan struct{}, wg *sync.Wai
 		go func(id string) {
 			defer func() {
 				if r := recover(); r != nil {
-					w.cfg.Logger.Error("dispatch: attempt panicked", "message_id", id, "panic", r)
+					w.cfg.Logger.Error("delivery: attempt panicked", "message_id", id, "panic", r)
 				}
 				<-sem
 				wg.Done()
@@ -306,9 +298,9 @@ func (w *Worker) poll(ctx, work context.Context, sem chan struct{}, wg *sync.Wai
 			v, err := w.attempt(work, id)
 			switch {
 			case errors.Is(err, ErrLostRace):
-				w.cfg.Logger.Warn("dispatch: attempt lost the race", "message_id", id)
+				w.cfg.Logger.Warn("delivery: attempt lost the race", "message_id", id)
 			case err != nil:
-				w.cfg.Logger.Error("dispatch: attempt failed", "message_id", id, "error", err)
+				w.cfg.Logger.Error("delivery: attempt failed", "message_id", id, "error", err)
 			}
 			w.finished(id, v)
 		}(id)
@@ -376,7 +368,7 @@ func (w *Worker) renewClaims(ctx context.Context) {
 		}
 		w.doneMu.Unlock()
 		if err := w.cfg.Queue.Extend(ctx, ids, w.cfg.Owner, w.cfg.Recorder.Now(), w.cfg.ClaimTTL); err != nil && ctx.Err() == nil {
-			w.cfg.Logger.Warn("dispatch: renew claims", "count", len(ids), "error", err)
+			w.cfg.Logger.Warn("delivery: renew claims", "count", len(ids), "error", err)
 		}
 	}
 }
@@ -394,12 +386,12 @@ func (w *Worker) releaseFinished(ctx context.Context) {
 	now := w.cfg.Recorder.Now()
 	if err := w.cfg.Queue.Release(ctx, ids, w.cfg.Owner, now, now.Add(w.cfg.ClaimTTL)); err != nil {
 		// The claims expire on their own after ClaimTTL.
-		w.cfg.Logger.Warn("dispatch: release claims", "count", len(ids), "error", err)
+		w.cfg.Logger.Warn("delivery: release claims", "count", len(ids), "error", err)
 	}
 }
 
 // ErrLostRace is returned by Attempt when another worker recorded the attempt first.
-var ErrLostRace = errors.New("dispatch: another worker recorded this attempt")
+var ErrLostRace = errors.New("delivery: another worker recorded this attempt")
 
 // Attempt runs one delivery attempt of a claimed message and records it. The caller holds
 // the claim.
@@ -441,7 +433,7 @@ func (w *Worker) attempt(ctx context.Context, id string) (int64, error) {
 	} else if w.cfg.Transcripts != nil && res.Transcript != "" {
 		tid, err := w.cfg.Transcripts.SaveTranscript(ctx, id, attempt, res.Transcript)
 		if err != nil {
-			w.cfg.Logger.Warn("dispatch: transcript not stored", "message_id", id, "error", err)
+			w.cfg.Logger.Warn("delivery: transcript not stored", "message_id", id, "error", err)
 		} else {
 			res.TranscriptID = tid
 		}
@@ -482,7 +474,7 @@ func (w *Worker) attempt(ctx context.Context, id string) (int64, error) {
 	if d.Suppress && w.cfg.Suppressor != nil {
 		causedBy := envs[len(envs)-1].ID
 		if err := w.cfg.Suppressor.Suppress(ctx, m.ServerID, m.Queued.RcptTo, "hard_bounce", causedBy, cause); err != nil {
-			w.cfg.Logger.Warn("dispatch: suppression not recorded", "message_id", id, "error", err)
+			w.cfg.Logger.Warn("delivery: suppression not recorded", "message_id", id, "error", err)
 		}
 	}
 	return envs[len(envs)-1].StreamVersion, nil

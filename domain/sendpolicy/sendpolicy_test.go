@@ -1,4 +1,4 @@
-package access_test
+package sendpolicy_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
 	"github.com/posthaste/posthaste/adapters/sqlsecrets"
 	"github.com/posthaste/posthaste/domain"
-	"github.com/posthaste/posthaste/domain/access"
+	"github.com/posthaste/posthaste/domain/sendpolicy"
 	"github.com/posthaste/posthaste/domain/suppression"
 	"github.com/posthaste/posthaste/domain/tenancy"
 	"github.com/posthaste/posthaste/events"
@@ -37,7 +37,7 @@ func TestHoldReasonCaches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := access.New(th, nil, sup, nil, st, rec)
+	a, err := sendpolicy.New(th, nil, sup, nil, st, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestHoldReasonCaches(t *testing.T) {
 	if r := hold("b@remote.test"); r != "" {
 		t.Fatalf("within the cache TTL: %q, want the cached live mode", r)
 	}
-	now = now.Add(access.ServerCacheTTL)
+	now = now.Add(sendpolicy.ServerCacheTTL)
 	if r := hold("b@remote.test"); r != events.HoldDevelopmentMode {
 		t.Fatalf("after the cache TTL: %q, want %q", r, events.HoldDevelopmentMode)
 	}

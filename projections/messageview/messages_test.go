@@ -1,4 +1,4 @@
-package messages_test
+package messageview_test
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/events"
 	"github.com/posthaste/posthaste/projections"
-	"github.com/posthaste/posthaste/projections/messages"
+	"github.com/posthaste/posthaste/projections/messageview"
 )
 
 type store interface {
@@ -171,12 +171,12 @@ func TestViewUnderDuplicatesReorderingAndGaps(t *testing.T) {
 	eachBackend(t, func(t *testing.T, s store, db projections.DB) {
 		ctx := context.Background()
 		envs := workload(t)
-		deliverMessy(t, s, db, messages.New(), envs, 7)
-		live, err := projections.Checksum(ctx, db, messages.New())
+		deliverMessy(t, s, db, messageview.New(), envs, 7)
+		live, err := projections.Checksum(ctx, db, messageview.New())
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, _ := messages.NewReader(db.SQL)
+		r, _ := messageview.NewReader(db.SQL)
 		want := map[string]string{"m1": "delivered", "m2": "delivered", "m3": "bounced", "m4": "delivered", "m5": "expired", "m6": "queued"}
 		for id, st := range want {
 			d, err := r.Get(ctx, id)
@@ -204,10 +204,10 @@ func TestViewUnderDuplicatesReorderingAndGaps(t *testing.T) {
 			t.Errorf("m3 bounce: %+v", d.Message)
 		}
 		// Replaying the log in order gives the same rows.
-		if _, err := projections.Replay(ctx, db, s, messages.New()); err != nil {
+		if _, err := projections.Replay(ctx, db, s, messageview.New()); err != nil {
 			t.Fatal(err)
 		}
-		replayed, err := projections.Checksum(ctx, db, messages.New())
+		replayed, err := projections.Checksum(ctx, db, messageview.New())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -220,15 +220,15 @@ func TestViewUnderDuplicatesReorderingAndGaps(t *testing.T) {
 func TestListFiltersAndCursor(t *testing.T) {
 	eachBackend(t, func(t *testing.T, s store, db projections.DB) {
 		ctx := context.Background()
-		deliverMessy(t, s, db, messages.New(), workload(t), 3)
-		r, _ := messages.NewReader(db.SQL)
+		deliverMessy(t, s, db, messageview.New(), workload(t), 3)
+		r, _ := messageview.NewReader(db.SQL)
 		list := func(q string, oldest bool) []string {
 			t.Helper()
-			pq, err := messages.ParseQuery(q)
+			pq, err := messageview.ParseQuery(q)
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := r.List(ctx, messages.ListRequest{Server: "acme/main", Query: pq, Oldest: oldest})
+			p, err := r.List(ctx, messageview.ListRequest{Server: "acme/main", Query: pq, Oldest: oldest})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -263,9 +263,9 @@ func TestListFiltersAndCursor(t *testing.T) {
 		}
 		// Keyset pages: 2 at a time, a new message queued between pages does not shift them.
 		var got []string
-		var cur *messages.Cursor
+		var cur *messageview.Cursor
 		for i := 0; ; i++ {
-			p, err := r.List(ctx, messages.ListRequest{Server: "acme/main", Limit: 2, After: cur})
+			p, err := r.List(ctx, messageview.ListRequest{Server: "acme/main", Limit: 2, After: cur})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -273,12 +273,12 @@ func TestListFiltersAndCursor(t *testing.T) {
 				got = append(got, m.ID)
 			}
 			if i == 0 {
-				deliverMessy(t, s, db, messages.New(), stream(t, "m9", "acme/main", t0.Add(24*time.Hour), queued("new@remote.test", "New")), 1)
+				deliverMessy(t, s, db, messageview.New(), stream(t, "m9", "acme/main", t0.Add(24*time.Hour), queued("new@remote.test", "New")), 1)
 			}
 			if p.Next == nil {
 				break
 			}
-			c, err := messages.DecodeCursor(p.Next.Encode())
+			c, err := messageview.DecodeCursor(p.Next.Encode())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package messages_test
+package messageview_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/posthaste/posthaste/events"
 	"github.com/posthaste/posthaste/projections"
-	"github.com/posthaste/posthaste/projections/messages"
+	"github.com/posthaste/posthaste/projections/messageview"
 	"github.com/posthaste/posthaste/projections/stats"
 )
 
@@ -26,9 +26,9 @@ func (l *liveRunner) Subscribe(_ context.Context, name string) (<-chan projectio
 
 func startLive(t *testing.T, s store, db projections.DB) *liveRunner {
 	t.Helper()
-	l := &liveRunner{ch: map[string]chan projections.Delivery{messages.Name: make(chan projections.Delivery, 1000),
+	l := &liveRunner{ch: map[string]chan projections.Delivery{messageview.Name: make(chan projections.Delivery, 1000),
 		stats.Name: make(chan projections.Delivery, 1000)}, acked: make(chan bool, 2000)}
-	rn, err := projections.NewRunner(db, s, l, []projections.Projection{messages.New(), stats.New()},
+	rn, err := projections.NewRunner(db, s, l, []projections.Projection{messageview.New(), stats.New()},
 		slog.New(slog.NewTextHandler(io.Discard, nil)), projections.Options{CatchUpInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +100,7 @@ func appendRecs(t *testing.T, s store, envs []events.Envelope) []events.Record {
 func sums(t *testing.T, db projections.DB) [2]string {
 	t.Helper()
 	var out [2]string
-	for i, p := range []projections.Projection{messages.New(), stats.New()} {
+	for i, p := range []projections.Projection{messageview.New(), stats.New()} {
 		cs, err := projections.Checksum(context.Background(), db, p)
 		if err != nil {
 			t.Fatal(err)
@@ -159,7 +159,7 @@ func TestReplaySwapsByRenameWithTheRunnerRunning(t *testing.T) {
 			t.Fatalf("message_view indexes before the replay: %v", idx)
 		}
 		for round := 1; round <= 2; round++ {
-			res, err := projections.ReplayAll(ctx, db, s, []projections.Projection{messages.New(), stats.New()},
+			res, err := projections.ReplayAll(ctx, db, s, []projections.Projection{messageview.New(), stats.New()},
 				slog.New(slog.NewTextHandler(io.Discard, nil)), projections.Options{BatchSize: 4})
 			if err != nil {
 				t.Fatalf("replay %d: %v", round, err)
@@ -192,7 +192,7 @@ func TestReplaySwapsByRenameWithTheRunnerRunning(t *testing.T) {
 		if after == want {
 			t.Fatal("a new stream changed nothing")
 		}
-		if _, err := projections.ReplayAll(ctx, db, s, []projections.Projection{messages.New(), stats.New()},
+		if _, err := projections.ReplayAll(ctx, db, s, []projections.Projection{messageview.New(), stats.New()},
 			slog.New(slog.NewTextHandler(io.Discard, nil)), projections.Options{}); err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package messages_test
+package messageview_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/events"
 	"github.com/posthaste/posthaste/projections"
-	"github.com/posthaste/posthaste/projections/messages"
+	"github.com/posthaste/posthaste/projections/messageview"
 )
 
 // TestByMessageID checks the read port of the inbound intake's Message-ID fallback on both
@@ -38,7 +38,7 @@ func TestByMessageID(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer tx.Rollback()
-			p := messages.New()
+			p := messageview.New()
 			for _, r := range recs {
 				if err := p.Apply(ctx, tx, db.Dialect, r); err != nil {
 					t.Fatal(err)
@@ -61,11 +61,11 @@ func TestByMessageID(t *testing.T) {
 		queue(m2, "second@example.net", "<shared.1@example.org>", base.Add(time.Second))
 		queue(m3, "third@example.net", "<shared.1@example.org>", base.Add(2*time.Second))
 		queue(m4, "first@example.net", "<other@example.org>", base)
-		r, err := messages.NewReader(db.SQL)
+		r, err := messageview.NewReader(db.SQL)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids := func(refs []messages.MessageRef) (out []string) {
+		ids := func(refs []messageview.MessageRef) (out []string) {
 			for _, m := range refs {
 				out = append(out, m.ID+" "+m.RcptTo)
 			}

@@ -1,4 +1,4 @@
-package webhooks_test
+package webhookqueue_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/events"
 	"github.com/posthaste/posthaste/projections"
-	"github.com/posthaste/posthaste/projections/webhooks"
+	"github.com/posthaste/posthaste/projections/webhookqueue"
 )
 
 type store interface {
@@ -78,7 +78,7 @@ func TestDeliveriesMatchAndSurviveReplay(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, e := range envs {
-				if err := webhooks.New().Apply(ctx, tx, dialect, events.Record{Envelope: e}); err != nil {
+				if err := webhookqueue.New().Apply(ctx, tx, dialect, events.Record{Envelope: e}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -87,7 +87,7 @@ func TestDeliveriesMatchAndSurviveReplay(t *testing.T) {
 			}
 			want := map[string]int{"wh-all": 5, "wh-bounced": 1, "wh-postal": 4, "wh-other": 0, "wh-late": 0}
 			// wh-all: held, released, bounced, dns failure, delivered(m2); wh-postal: no released.
-			s, _ := webhooks.NewStore(db.SQL, dialect)
+			s, _ := webhookqueue.NewStore(db.SQL, dialect)
 			count := func() map[string]int {
 				got := map[string]int{}
 				for id := range want {
@@ -103,21 +103,21 @@ func TestDeliveriesMatchAndSurviveReplay(t *testing.T) {
 				t.Fatalf("deliveries per subscription %v, want %v", got, want)
 			}
 			ds, _ := s.Deliveries(ctx, "wh-all", 100)
-			if ds[0].ID != webhooks.DeliveryID("wh-all", envs[6].ID) || ds[0].EventType != "message.held" {
+			if ds[0].ID != webhookqueue.DeliveryID("wh-all", envs[6].ID) || ds[0].EventType != "message.held" {
 				t.Errorf("first delivery %+v", ds[0])
 			}
 			// Mark one succeeded (sender state), then replay.
 			if _, err := db.SQL.Exec(`UPDATE webhook_deliveries SET status = 'succeeded', attempts = 1 WHERE delivery_id = ?`, ds[0].ID); err != nil {
 				t.Fatal(err)
 			}
-			before, err := projections.Checksum(ctx, db, webhooks.New())
+			before, err := projections.Checksum(ctx, db, webhookqueue.New())
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := projections.Replay(ctx, db, st, webhooks.New()); err != nil {
+			if _, err := projections.Replay(ctx, db, st, webhookqueue.New()); err != nil {
 				t.Fatal(err)
 			}
-			after, err := projections.Checksum(ctx, db, webhooks.New())
+			after, err := projections.Checksum(ctx, db, webhookqueue.New())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -128,7 +128,7 @@ func TestDeliveriesMatchAndSurviveReplay(t *testing.T) {
 				t.Errorf("after replay: deliveries %v, want %v", got, want)
 			}
 			ds2, _ := s.Deliveries(ctx, "wh-all", 100)
-			if ds2[0].Status != webhooks.StatusSucceeded || ds2[0].Attempts != 1 {
+			if ds2[0].Status != webhookqueue.StatusSucceeded || ds2[0].Attempts != 1 {
 				t.Errorf("replay reset a delivered webhook: %+v", ds2[0])
 			}
 		})
@@ -179,7 +179,7 @@ func TestUpdatedSubscriptionsInReadModel(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := webhooks.New().Apply(ctx, tx, dialect, events.Record{Envelope: e}); err != nil {
+				if err := webhookqueue.New().Apply(ctx, tx, dialect, events.Record{Envelope: e}); err != nil {
 					t.Fatal(err)
 				}
 				if err := tx.Commit(); err != nil {
@@ -207,7 +207,7 @@ func TestUpdatedSubscriptionsInReadModel(t *testing.T) {
 					t.Errorf("after update %d: %+v, want %+v", i+1, seen[i], want[i])
 				}
 			}
-			s, _ := webhooks.NewStore(db.SQL, dialect)
+			s, _ := webhookqueue.NewStore(db.SQL, dialect)
 			ds, err := s.Deliveries(ctx, "wh", 100)
 			if err != nil {
 				t.Fatal(err)
@@ -224,12 +224,12 @@ func TestUpdatedSubscriptionsInReadModel(t *testing.T) {
 			if err != nil || stats.Pending != 2 || !stats.OldestEvent.Equal(at(3)) || stats.DisabledGone != 0 {
 				t.Errorf("stats %+v, %v; want 2 pending, oldest at %v, none gone", stats, err, at(3))
 			}
-			gone := env(t, events.WebhookDisabled{Reason: webhooks.GoneReasonPrefix + " from " + url}, "webhook", "wh", 5, "acme/main", at(8))
+			gone := env(t, events.WebhookDisabled{Reason: webhookqueue.GoneReasonPrefix + " from " + url}, "webhook", "wh", 5, "acme/main", at(8))
 			tx, err := db.SQL.BeginTx(ctx, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := webhooks.New().Apply(ctx, tx, dialect, events.Record{Envelope: gone}); err != nil {
+			if err := webhookqueue.New().Apply(ctx, tx, dialect, events.Record{Envelope: gone}); err != nil {
 				t.Fatal(err)
 			}
 			if err := tx.Commit(); err != nil {
@@ -269,14 +269,14 @@ func TestClaimPagesPastRefusedCandidates(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, e := range envs {
-				if err := webhooks.New().Apply(ctx, tx, dialect, events.Record{Envelope: e}); err != nil {
+				if err := webhookqueue.New().Apply(ctx, tx, dialect, events.Record{Envelope: e}); err != nil {
 					t.Fatal(err)
 				}
 			}
 			if err := tx.Commit(); err != nil {
 				t.Fatal(err)
 			}
-			s, _ := webhooks.NewStore(db.SQL, dialect)
+			s, _ := webhookqueue.NewStore(db.SQL, dialect)
 			onlyB := func(id string) bool { return id == "wh-b" }
 			now := t0.Add(time.Hour)
 			got, err := s.Claim(ctx, "node", now, time.Minute, 10, onlyB)

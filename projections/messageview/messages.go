@@ -1,4 +1,4 @@
-// Package messages is the message view read model: one row per message (per recipient) with
+// Package messageview is the message view read model: one row per message (per recipient) with
 // what operators search and look at (envelope, headers, status, attempts, last reply, bounce,
 // hold), a timeline of each message's events and a table of its delivery attempts. It also
 // parses the operators' query syntax (ParseQuery) and answers list and detail queries (Reader).
@@ -6,7 +6,7 @@
 // It owns tables message_view, message_events and message_attempts and nothing else; it
 // performs no side effects. Times are stored as UTC unix microseconds, so both dialects
 // compare them the same way.
-package messages
+package messageview
 
 import (
 	"bytes"
