@@ -212,10 +212,24 @@ func TestServeProductionStack(t *testing.T) {
 	if got := waitForCounts(t, db, n, 60*time.Second); got != n {
 		t.Fatalf("event_counts total %d, want exactly %d", got, n)
 	}
-	out := mustRun(t, env, "status", "--json")
+	// event_counts has caught up; the other projections consume their own queues and may
+	// still be applying: wait (bounded) until status shows every one caught up, then check it.
 	var status platformStatus
-	if err := json.Unmarshal([]byte(out), &status); err != nil {
-		t.Fatalf("status --json: %v\n%s", err, out)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		out := mustRun(t, env, "status", "--json")
+		status = platformStatus{}
+		if err := json.Unmarshal([]byte(out), &status); err != nil {
+			t.Fatalf("status --json: %v\n%s", err, out)
+		}
+		caughtUp := status.RelayLag == 0
+		for _, ps := range status.Projections {
+			caughtUp = caughtUp && ps.Lag == 0
+		}
+		if caughtUp || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	if status.Backend != "production" || status.Head < n || status.RelayLag != 0 || len(status.Backends) != 3 {
 		t.Errorf("status = %+v", status)
