@@ -53,7 +53,7 @@ type Worker struct {
 	lastDue time.Time // when poll last asked the queue
 
 	mu     sync.Mutex
-	signed map[string]signedBody // body id → signed bytes: a body is signed once, not per recipient
+	signed map[string]*signedBody // body id → signed bytes: a body is signed once, not per recipient
 	order  []string
 }
 
@@ -93,5 +93,5 @@ func NewWorker(cfg WorkerConfig) (*Worker, error) {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 200 * time.Millisecond
 	}
-	return &Worker{cfg: cfg, wake: make(chan struct{}, 1), signed: map[string]signedBody{}, inflight: map[string]bool{}, done: map[string]int64{}}, nil
+	return &Worker{cfg: cfg, wake: make(chan struct{}, 1), signed: map[string]*signedBody{}, inflight: map[string]bool{}, done: map[string]int64{}}, nil
 }

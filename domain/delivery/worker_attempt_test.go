@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -477,4 +478,76 @@ func TestAttemptStoresTranscript(t *testing.T) {
 			t.Errorf("attempted transcript id %q, transcripts %v, want none", att.TranscriptID, f.store.transcripts)
 		}
 	})
+}
+
+// TestAttemptsSignOncePerBody: the recipients of one submission share its body, which is read
+// and signed once for all of them, also when their attempts run at the same time; another
+// submission's body is signed on its own. Each stream records its own message.signed.
+func TestAttemptsSignOncePerBody(t *testing.T) {
+	f := newFixture(t)
+	f.cfg.Concurrency = 8
+	f.signer.delay = 20 * time.Millisecond // the attempts of one claim batch overlap in Sign
+	ids := []string{"m-1", "m-2", "m-3", "m-4"}
+	f.queueMessage(t, "m-1", "sub-1", "body-1", "bob@example.net")
+	f.queueMessage(t, "m-2", "sub-1", "body-1", "carol@example.net")
+	f.queueMessage(t, "m-3", "sub-1", "body-1", "dave@example.com")
+	f.queueMessage(t, "m-4", "sub-2", "body-2", "erin@example.com")
+	f.run(t, f.worker(t), ids...)
+
+	if n := f.signer.count(); n != 2 {
+		t.Errorf("signed %d times, want 2 (once per body)", n)
+	}
+	if f.bodies.reads["body-1"] != 1 || f.bodies.reads["body-2"] != 1 {
+		t.Errorf("body reads %v, want one per body", f.bodies.reads)
+	}
+	for _, id := range ids {
+		got := f.store.stream(t, id)
+		if want := []string{"message.queued", "message.signed", "message.attempted", "message.delivered"}; !slices.Equal(typesOf(got), want) {
+			t.Errorf("%s: stream %v, want %v", id, typesOf(got), want)
+		}
+		if v, _ := f.queue.releasedVersion(id); v != 4 {
+			t.Errorf("%s: released with version %d, want 4", id, v)
+		}
+	}
+	signed := []byte("DKIM-Signature: v=1; d=example.org; s=s1\r\n" + testBody)
+	for _, e := range f.sender.envelopes() {
+		if !bytes.HasSuffix(e.Body, signed) || !bytes.HasPrefix(e.Body, []byte("X-Posthaste-Ref: ref-"+e.MessageID+"\r\n")) {
+			t.Errorf("%s sent %q, want its own ref field before the shared signed body", e.MessageID, e.Body)
+		}
+	}
+}
+
+// TestAttemptBodyFailureIsNotKept: an attempt whose body cannot be read records nothing and
+// releases its claim with version 0; the failure is not cached, so the next attempt reads the
+// body again and delivers.
+func TestAttemptBodyFailureIsNotKept(t *testing.T) {
+	f := newFixture(t)
+	f.queueMessage(t, "m-1", "sub-1", "body-1", "bob@example.net")
+	f.bodies.mu.Lock()
+	delete(f.bodies.data, "body-1")
+	f.bodies.mu.Unlock()
+	w := f.worker(t)
+	f.run(t, w, "m-1")
+	if n := len(f.store.stream(t, "m-1")); n != 1 || len(f.sender.envelopes()) != 0 {
+		t.Fatalf("%d events, %d sends after a failed body read", n, len(f.sender.envelopes()))
+	}
+	if v, _ := f.queue.releasedVersion("m-1"); v != 0 {
+		t.Errorf("claim released with version %d, want 0", v)
+	}
+	if logs := f.logs.lines(); !slices.Contains(logs, "ERROR delivery: attempt failed") {
+		t.Errorf("logs %q", logs)
+	}
+
+	f.bodies.mu.Lock()
+	f.bodies.data["body-1"] = []byte(testBody)
+	f.bodies.mu.Unlock()
+	if err := w.Attempt(context.Background(), "m-1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := typesOf(f.store.stream(t, "m-1")); len(got) != 4 || got[3] != "message.delivered" {
+		t.Errorf("stream %v after the body came back", got)
+	}
+	if f.bodies.reads["body-1"] != 2 || f.signer.count() != 1 {
+		t.Errorf("body reads %v, signatures %d: want 2 reads and 1 signature", f.bodies.reads, f.signer.count())
+	}
 }
