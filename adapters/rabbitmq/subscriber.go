@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	wmamqp "github.com/ThreeDotsLabs/watermill-amqp/v3/pkg/amqp"
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/posthaste/posthaste/events"
@@ -38,41 +39,49 @@ func NewSubscriber(cfg Config, logger *slog.Logger) (*Subscriber, error) {
 	return &Subscriber{cfg: cfg, log: logger, subs: map[*subscription]struct{}{}}, nil
 }
 
+// subscription is one projection's consumer: a managed connection of its own (dial) and the
+// channel consuming the projection's queue on it.
 type subscription struct {
 	projection string
+	conn       *wmamqp.ConnectionWrapper
 	mu         sync.Mutex
-	conn       *amqp.Connection // current connection; nil while redialling
+	ch         *amqp.Channel // the consuming channel; nil while subscribing again
 }
 
-func (s *subscription) current() *amqp.Connection {
+func (s *subscription) current() *amqp.Channel {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.conn
+	return s.ch
 }
 
-func (s *subscription) set(c *amqp.Connection) {
+func (s *subscription) set(ch *amqp.Channel) {
 	s.mu.Lock()
-	s.conn = c
+	s.ch = ch
 	s.mu.Unlock()
 }
 
 // Subscribe declares the projection's queue (and the shared exchanges), starts consuming it with
 // manual acks and a bounded prefetch, and returns its deliveries. The first connection is made
-// before Subscribe returns (its error is returned); after that, a lost connection or a cancelled
-// consumer (queue deleted) is redialled with backoff until ctx ends, and every successful
-// reconnect sends a value on reconnected (buffered, one pending value at most). Deliveries not
-// acked before a connection is lost are redelivered by the broker. The deliveries channel is
-// closed when ctx ends.
+// before Subscribe returns (its error is returned); after that, a lost connection (redialled by
+// the connection manager, see dial) or a cancelled consumer (queue deleted) is subscribed again
+// with backoff until ctx ends, and every successful resubscription sends a value on
+// reconnected (buffered, one pending value at most). Deliveries not acked before a connection
+// is lost are redelivered by the broker. The deliveries channel is closed when ctx ends.
 func (s *Subscriber) Subscribe(ctx context.Context, projection string) (<-chan projections.Delivery, <-chan struct{}, error) {
 	if projection == "" {
 		return nil, nil, errors.New("rabbitmq: subscribe: empty projection name")
 	}
-	sub := &subscription{projection: projection}
-	conn, msgs, err := s.connect(projection)
+	conn, err := dial(s.cfg, s.log)
 	if err != nil {
 		return nil, nil, fmt.Errorf("rabbitmq: subscribe %s: %w", projection, err)
 	}
-	sub.set(conn)
+	ch, msgs, err := s.consume(conn, projection)
+	if err != nil {
+		_ = conn.Close()
+		return nil, nil, fmt.Errorf("rabbitmq: subscribe %s: %w", projection, err)
+	}
+	sub := &subscription{projection: projection, conn: conn}
+	sub.set(ch)
 	s.mu.Lock()
 	s.subs[sub] = struct{}{}
 	s.mu.Unlock()
@@ -82,9 +91,8 @@ func (s *Subscriber) Subscribe(ctx context.Context, projection string) (<-chan p
 	go func() {
 		defer close(out)
 		defer func() {
-			if c := sub.current(); c != nil {
-				_ = c.Close()
-			}
+			sub.set(nil)
+			_ = conn.Close()
 			s.mu.Lock()
 			delete(s.subs, sub)
 			s.mu.Unlock()
@@ -100,15 +108,15 @@ func (s *Subscriber) Subscribe(ctx context.Context, projection string) (<-chan p
 				return
 			}
 			s.log.Warn("rabbitmq: subscription lost, reconnecting", slog.String("projection", projection))
-			if c := sub.current(); c != nil {
-				_ = c.Close()
+			if ch := sub.current(); ch != nil {
+				_ = ch.Close()
 			}
 			sub.set(nil)
-			conn, msgs = s.redial(ctx, projection)
-			if conn == nil {
+			ch, msgs = s.resubscribe(ctx, conn, projection)
+			if ch == nil {
 				return // ctx ended
 			}
-			sub.set(conn)
+			sub.set(ch)
 			s.log.Info("rabbitmq: subscription reconnected", slog.String("projection", projection))
 			select {
 			case reconnected <- struct{}{}:
@@ -119,19 +127,20 @@ func (s *Subscriber) Subscribe(ctx context.Context, projection string) (<-chan p
 	return out, reconnected, nil
 }
 
-// connect dials, declares the projection's topology and starts consuming.
-func (s *Subscriber) connect(projection string) (*amqp.Connection, <-chan amqp.Delivery, error) {
-	conn, err := amqp.Dial(s.cfg.URL)
+// consume opens a channel on conn's live connection, declares the projection's topology and
+// starts consuming its queue.
+func (s *Subscriber) consume(conn *wmamqp.ConnectionWrapper, projection string) (*amqp.Channel, <-chan amqp.Delivery, error) {
+	c, err := live(conn)
 	if err != nil {
-		return nil, nil, fmt.Errorf("dial: %w", err)
-	}
-	fail := func(err error) (*amqp.Connection, <-chan amqp.Delivery, error) {
-		_ = conn.Close()
 		return nil, nil, err
 	}
-	ch, err := conn.Channel()
+	ch, err := c.Channel()
 	if err != nil {
-		return fail(fmt.Errorf("open channel: %w", err))
+		return nil, nil, fmt.Errorf("open channel: %w", err)
+	}
+	fail := func(err error) (*amqp.Channel, <-chan amqp.Delivery, error) {
+		_ = ch.Close()
+		return nil, nil, err
 	}
 	if err := declareTopology(ch, s.cfg, []string{projection}); err != nil {
 		return fail(err)
@@ -143,18 +152,19 @@ func (s *Subscriber) connect(projection string) (*amqp.Connection, <-chan amqp.D
 	if err != nil {
 		return fail(fmt.Errorf("consume %s: %w", s.cfg.queue(projection), err))
 	}
-	return conn, msgs, nil
+	return ch, msgs, nil
 }
 
-// redial retries connect with exponential backoff until it succeeds or ctx ends (nil conn).
-func (s *Subscriber) redial(ctx context.Context, projection string) (*amqp.Connection, <-chan amqp.Delivery) {
+// resubscribe retries consume with exponential backoff (the connection manager redials a lost
+// connection meanwhile) until it succeeds or ctx ends (nil channel).
+func (s *Subscriber) resubscribe(ctx context.Context, conn *wmamqp.ConnectionWrapper, projection string) (*amqp.Channel, <-chan amqp.Delivery) {
 	wait := 100 * time.Millisecond
 	for {
-		conn, msgs, err := s.connect(projection)
+		ch, msgs, err := s.consume(conn, projection)
 		if err == nil {
-			return conn, msgs
+			return ch, msgs
 		}
-		s.log.Warn("rabbitmq: redial failed", slog.String("projection", projection), slog.Any("error", err), slog.Duration("retry_in", wait))
+		s.log.Warn("rabbitmq: resubscribe failed", slog.String("projection", projection), slog.Any("error", err), slog.Duration("retry_in", wait))
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -250,14 +260,14 @@ func (s *Subscriber) Ping(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	if len(subs) == 0 {
-		conn, err := amqp.Dial(s.cfg.URL)
+		conn, err := dial(s.cfg, s.log)
 		if err != nil {
 			return fmt.Errorf("rabbitmq: ping: %w", err)
 		}
 		return conn.Close()
 	}
 	for _, sub := range subs {
-		if c := sub.current(); c == nil || c.IsClosed() {
+		if ch := sub.current(); ch == nil || ch.IsClosed() || !sub.conn.IsConnected() {
 			return fmt.Errorf("rabbitmq: ping: subscription %s is reconnecting", sub.projection)
 		}
 	}

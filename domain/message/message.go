@@ -41,8 +41,6 @@ func (s Status) Final() bool {
 var (
 	ErrNotFound   = errors.New("message not found")
 	ErrNotHeld    = errors.New("message is not held")
-	ErrFinal      = errors.New("message is already in a final state")
-	ErrNotQueued  = errors.New("message is not waiting for delivery")
 	ErrBadVersion = errors.New("message stream out of order")
 )
 

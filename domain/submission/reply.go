@@ -54,7 +54,6 @@ var (
 	ErrTLSRequired     = &ReplyError{Code: 530, Enhanced: [3]int{5, 7, 0}, Text: "Must issue a STARTTLS command first"}
 	ErrAuthFailed      = &ReplyError{Code: 535, Enhanced: [3]int{5, 7, 8}, Text: "Authentication credentials invalid"}
 	ErrAuthRateLimited = &ReplyError{Code: 454, Enhanced: [3]int{4, 7, 0}, Text: "Too many failed authentication attempts, try again later"}
-	ErrRelayDenied     = &ReplyError{Code: 550, Enhanced: [3]int{5, 7, 1}, Text: "Relaying denied"}
 	ErrMessageTooBig   = &ReplyError{Code: 552, Enhanced: [3]int{5, 3, 4}, Text: "Message size exceeds fixed maximum message size"}
 	ErrBareLF          = &ReplyError{Code: 550, Enhanced: [3]int{5, 6, 0}, Text: "Bare LF not allowed: lines must end with CRLF"}
 	ErrBareCR          = &ReplyError{Code: 550, Enhanced: [3]int{5, 6, 0}, Text: "Bare CR not allowed: lines must end with CRLF"}
