@@ -109,7 +109,7 @@ func runMessages(ctx context.Context, cio cliIO, args []string) error {
 		}
 		return writeJSON(cio.stdout, struct {
 			Messages []messageview.Message `json:"messages"`
-			Next     *string            `json:"next_cursor"`
+			Next     *string               `json:"next_cursor"`
 		}{page.Messages, next})
 	}
 	tw := tabwriter.NewWriter(cio.stdout, 2, 4, 2, ' ', 0)
@@ -145,10 +145,10 @@ func clip(s string, n int) string {
 // SMTP transcript.
 type showJSON struct {
 	messageview.Message
-	Source   string           `json:"source"` // view, or log (as of a time, or not yet projected)
-	AsOf     *time.Time       `json:"as_of,omitempty"`
+	Source   string              `json:"source"` // view, or log (as of a time, or not yet projected)
+	AsOf     *time.Time          `json:"as_of,omitempty"`
 	Timeline []messageview.Event `json:"timeline"`
-	Attempts []attemptJSON    `json:"attempt_log"`
+	Attempts []attemptJSON       `json:"attempt_log"`
 }
 
 type attemptJSON struct {

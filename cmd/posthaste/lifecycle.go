@@ -22,9 +22,9 @@ import (
 	"github.com/posthaste/posthaste/adapters/smtpin"
 	"github.com/posthaste/posthaste/adapters/smtpout"
 	"github.com/posthaste/posthaste/domain"
-	"github.com/posthaste/posthaste/domain/sendpolicy"
 	"github.com/posthaste/posthaste/domain/bounce"
 	"github.com/posthaste/posthaste/domain/delivery"
+	"github.com/posthaste/posthaste/domain/sendpolicy"
 
 	"github.com/posthaste/posthaste/domain/message"
 	"github.com/posthaste/posthaste/domain/submission"
