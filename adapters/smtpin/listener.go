@@ -9,7 +9,6 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/emersion/go-smtp"
 )
@@ -131,45 +130,6 @@ func closeAll(ls []net.Listener) {
 	for _, l := range ls {
 		l.Close()
 	}
-}
-
-// protocolLimits are the go-smtp settings both servers take from their configuration.
-type protocolLimits struct {
-	hostname        string
-	tls             *tls.Config
-	maxMessageBytes int64
-	maxRecipients   int
-	readTimeout     time.Duration
-	writeTimeout    time.Duration
-}
-
-// newSMTPServer is a go-smtp server for be with the settings both servers share (SMTPUTF8 on,
-// library errors logged as warnings); each server adds its own after.
-func newSMTPServer(be smtp.Backend, p protocolLimits, log *slog.Logger) *smtp.Server {
-	srv := smtp.NewServer(be)
-	srv.Domain = p.hostname
-	srv.TLSConfig = p.tls
-	srv.MaxMessageBytes = p.maxMessageBytes
-	srv.MaxRecipients = p.maxRecipients
-	srv.ReadTimeout = p.readTimeout
-	srv.WriteTimeout = p.writeTimeout
-	srv.EnableSMTPUTF8 = true
-	srv.ErrorLog = slogPrinter{log}
-	return srv
-}
-
-// serverTLS is a copy of cfg that refuses anything older than TLS 1.2 unless cfg says otherwise.
-func serverTLS(cfg *tls.Config) *tls.Config {
-	c := cfg.Clone()
-	if c.MinVersion == 0 {
-		c.MinVersion = tls.VersionTLS12
-	}
-	return c
-}
-
-// hasCertificate reports whether cfg can serve TLS (both servers always offer STARTTLS).
-func hasCertificate(cfg *tls.Config) bool {
-	return cfg != nil && (len(cfg.Certificates) > 0 || cfg.GetCertificate != nil)
 }
 
 type slogPrinter struct{ log *slog.Logger }

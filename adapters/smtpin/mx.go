@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/posthaste/posthaste/domain/inbound"
@@ -53,63 +52,27 @@ type MXServer struct {
 
 // NewMX validates the configuration; it binds nothing (see Start).
 func NewMX(cfg MXConfig) (*MXServer, error) {
-	var errs []error
-	if strings.TrimSpace(cfg.Hostname) == "" {
-		errs = append(errs, errors.New("hostname is empty"))
-	}
-	if !hasCertificate(cfg.TLS) {
-		errs = append(errs, errors.New("tls config with a certificate is required"))
-	}
-	if len(cfg.Listen) == 0 {
-		errs = append(errs, errors.New("no listen address"))
-	}
+	common := settings{hostname: cfg.Hostname, tls: &cfg.TLS, plain: cfg.Listen,
+		logger: cfg.Logger, maxMessageBytes: &cfg.MaxMessageBytes, maxRecipients: &cfg.MaxRecipients,
+		readTimeout: &cfg.ReadTimeout, writeTimeout: &cfg.WriteTimeout,
+		maxConns: &cfg.MaxConnections, maxPerIP: &cfg.MaxConnsPerIP, clock: &cfg.Clock}
+	errs := common.problems()
 	if cfg.Receiver == nil {
 		errs = append(errs, errors.New("report receiver is nil"))
-	}
-	if cfg.Logger == nil {
-		errs = append(errs, errors.New("logger is nil"))
-	}
-	if cfg.MaxMessageBytes < 0 || cfg.MaxRecipients < 0 || cfg.MaxConnections < 0 || cfg.MaxConnsPerIP < 0 {
-		errs = append(errs, errors.New("negative limit"))
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("smtpin: new mx server: %w", errors.Join(errs...))
 	}
-	if cfg.MaxMessageBytes == 0 {
-		cfg.MaxMessageBytes = defaultMaxMessageBytes
-	}
-	if cfg.MaxRecipients == 0 {
-		cfg.MaxRecipients = 100
-	}
-	if cfg.ReadTimeout == 0 {
-		cfg.ReadTimeout = 5 * time.Minute
-	}
-	if cfg.WriteTimeout == 0 {
-		cfg.WriteTimeout = time.Minute
-	}
+	common.setDefaults(100, 20)
 	if cfg.StoreTimeout == 0 {
 		cfg.StoreTimeout = 30 * time.Second
 	}
-	if cfg.MaxConnections == 0 {
-		cfg.MaxConnections = 1000
-	}
-	if cfg.MaxConnsPerIP == 0 {
-		cfg.MaxConnsPerIP = 20
-	}
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
-	}
-	cfg.TLS = serverTLS(cfg.TLS)
 	m := &MXServer{cfg: cfg, log: cfg.Logger.With("component", "smtpin-mx")}
-	srv := newSMTPServer(&mxBackend{m: m}, protocolLimits{hostname: cfg.Hostname, tls: cfg.TLS,
-		maxMessageBytes: cfg.MaxMessageBytes, maxRecipients: cfg.MaxRecipients,
-		readTimeout: cfg.ReadTimeout, writeTimeout: cfg.WriteTimeout}, m.log)
+	srv := common.smtpServer(&mxBackend{m: m}, m.log)
 	// go-smtp applies its line limit (2000) to DATA too; reports from broken MTAs may carry
 	// longer lines, and refusing them would lose them. Still bounded, against memory abuse.
 	srv.MaxLineLength = 64 << 10
-	m.ln = &listeners{errPrefix: "smtpin: mx ", logName: "mx", endpoints: endpointsOf(cfg.Listen, nil),
-		tls: cfg.TLS, smtp: srv, log: m.log,
-		conns: newConnTracker(cfg.Hostname, cfg.MaxConnections, cfg.MaxConnsPerIP, cfg.Clock, m.log, nil)}
+	m.ln = common.listeners("mx", srv, m.log, nil)
 	return m, nil
 }
 

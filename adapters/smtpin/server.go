@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/posthaste/posthaste/domain/submission"
@@ -66,16 +65,11 @@ type Server struct {
 
 // New validates the configuration and every dependency; it binds nothing (see Start).
 func New(cfg Config) (*Server, error) {
-	var errs []error
-	if strings.TrimSpace(cfg.Hostname) == "" {
-		errs = append(errs, errors.New("hostname is empty"))
-	}
-	if !hasCertificate(cfg.TLS) {
-		errs = append(errs, errors.New("tls config with a certificate is required"))
-	}
-	if len(cfg.Listen)+len(cfg.ListenTLS) == 0 {
-		errs = append(errs, errors.New("no listen address"))
-	}
+	common := settings{hostname: cfg.Hostname, tls: &cfg.TLS, plain: cfg.Listen, implicitTLS: cfg.ListenTLS,
+		logger: cfg.Logger, maxMessageBytes: &cfg.MaxMessageBytes, maxRecipients: &cfg.MaxRecipients,
+		readTimeout: &cfg.ReadTimeout, writeTimeout: &cfg.WriteTimeout,
+		maxConns: &cfg.MaxConnections, maxPerIP: &cfg.MaxConnsPerIP, clock: &cfg.Clock}
+	errs := common.problems()
 	if cfg.Submitter == nil {
 		errs = append(errs, errors.New("submitter is nil"))
 	}
@@ -85,50 +79,19 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Limiter == nil {
 		errs = append(errs, errors.New("rate limiter is nil"))
 	}
-	if cfg.Logger == nil {
-		errs = append(errs, errors.New("logger is nil"))
-	}
-	if cfg.MaxMessageBytes < 0 || cfg.MaxRecipients < 0 || cfg.MaxConnections < 0 || cfg.MaxConnsPerIP < 0 {
-		errs = append(errs, errors.New("negative limit"))
-	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("smtpin: new server: %w", errors.Join(errs...))
 	}
-	if cfg.MaxMessageBytes == 0 {
-		cfg.MaxMessageBytes = defaultMaxMessageBytes
-	}
-	if cfg.MaxRecipients == 0 {
-		cfg.MaxRecipients = defaultMaxRecipients
-	}
-	if cfg.ReadTimeout == 0 {
-		cfg.ReadTimeout = 5 * time.Minute
-	}
-	if cfg.WriteTimeout == 0 {
-		cfg.WriteTimeout = time.Minute
-	}
+	common.setDefaults(defaultMaxRecipients, 50)
 	if cfg.SubmitTimeout == 0 {
 		cfg.SubmitTimeout = 30 * time.Second
 	}
-	if cfg.MaxConnections == 0 {
-		cfg.MaxConnections = 1000
-	}
-	if cfg.MaxConnsPerIP == 0 {
-		cfg.MaxConnsPerIP = 50
-	}
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
-	}
-	cfg.TLS = serverTLS(cfg.TLS)
 	s := &Server{cfg: cfg, log: cfg.Logger.With("component", "smtpin")}
-	srv := newSMTPServer(&backend{s: s}, protocolLimits{hostname: cfg.Hostname, tls: cfg.TLS,
-		maxMessageBytes: cfg.MaxMessageBytes, maxRecipients: cfg.MaxRecipients,
-		readTimeout: cfg.ReadTimeout, writeTimeout: cfg.WriteTimeout}, s.log)
+	srv := common.smtpServer(&backend{s: s}, s.log)
 	// go-smtp decides insecure AUTH per server; we decide per connection in the session
 	// (AuthMechanisms / Auth), so the library must never refuse on its own.
 	srv.AllowInsecureAuth = true
-	s.ln = &listeners{errPrefix: "smtpin: ", logName: "smtp", endpoints: endpointsOf(cfg.Listen, cfg.ListenTLS),
-		tls: cfg.TLS, smtp: srv, log: s.log,
-		conns: newConnTracker(cfg.Hostname, cfg.MaxConnections, cfg.MaxConnsPerIP, cfg.Clock, s.log, cfg.OnTranscript)}
+	s.ln = common.listeners("smtp", srv, s.log, cfg.OnTranscript)
 	return s, nil
 }
 
