@@ -58,8 +58,12 @@ type env struct {
 	log     []exchange // every /api/v2 response, for the contract test
 }
 
+// exchange is one /api/v2 request and its response, as the API saw and wrote them.
 type exchange struct {
 	Method, Path string
+	Query        string // raw query, without "?"
+	ReqHeader    http.Header
+	ReqBody      []byte
 	Status       int
 	Type         string
 	Body         []byte
@@ -176,6 +180,8 @@ func newEnv(t testing.TB, mk func(t testing.TB) (backend, string), o options) *e
 	e.api = api
 	h := api.Handler()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reqBody, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(reqBody))
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, r)
 		for k, v := range rec.Header() {
@@ -185,11 +191,17 @@ func newEnv(t testing.TB, mk func(t testing.TB) (backend, string), o options) *e
 		w.Write(rec.Body.Bytes())
 		if len(r.URL.Path) > 8 && r.URL.Path[:8] == "/api/v2/" {
 			e.mu.Lock()
-			e.log = append(e.log, exchange{Method: r.Method, Path: r.URL.Path, Status: rec.Code, Type: rec.Header().Get("Content-Type"), Body: rec.Body.Bytes()})
+			e.log = append(e.log, exchange{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, ReqHeader: r.Header.Clone(), ReqBody: reqBody,
+				Status: rec.Code, Type: rec.Header().Get("Content-Type"), Body: rec.Body.Bytes()})
 			e.mu.Unlock()
 		}
 	}))
 	t.Cleanup(srv.Close)
+	if t, ok := t.(*testing.T); ok {
+		// Every response of every test validates against the OpenAPI document (not in
+		// benchmarks: they record thousands of sends).
+		t.Cleanup(func() { checkExchanges(t, e) })
+	}
 	e.url = srv.URL
 	return e
 }

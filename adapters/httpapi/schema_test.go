@@ -1,163 +1,179 @@
 package httpapi_test
 
 import (
-	"encoding/json"
+	"bytes"
+	"context"
 	"fmt"
-	"math"
-	"regexp"
-	"sort"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/posthaste/posthaste/adapters/httpapi"
 )
 
-// A small JSON Schema checker for the subset the OpenAPI document uses: type (one or a list,
-// "null" included), properties, required, additionalProperties (bool or schema), items,
-// maxItems, enum, minimum/maximum and local $ref. Unknown keywords are ignored.
+// The contract between the API and its OpenAPI document, checked with kin-openapi: the
+// document loads and validates as OpenAPI 3.1, and every /api/v2 exchange a test recorded
+// (harness_test.go) has a documented path, status and content type, and a body that validates
+// against the documented schema (JSON Schema 2020-12, as openapi3filter applies to 3.1). A
+// request the API accepted (2xx) must validate too: its parameters and body are documented.
 
-type openAPI struct {
-	Paths      map[string]map[string]json.RawMessage `json:"paths"`
-	Components struct {
-		Schemas map[string]map[string]any `json:"schemas"`
-	} `json:"components"`
+type openAPIContract struct {
+	doc    *openapi3.T
+	router routers.Router
 }
 
-type operation struct {
-	Responses map[string]struct {
-		Content map[string]struct {
-			Schema map[string]any `json:"schema"`
-		} `json:"content"`
-	} `json:"responses"`
+var loadContract = sync.OnceValues(func() (*openAPIContract, error) {
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(httpapi.OpenAPI())
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	if err := doc.Validate(loader.Context, openapi3.EnableMultiError()); err != nil {
+		return nil, fmt.Errorf("validate: %w", err)
+	}
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		return nil, fmt.Errorf("router: %w", err)
+	}
+	return &openAPIContract{doc: doc, router: router}, nil
+})
+
+func contract(t testing.TB) *openAPIContract {
+	t.Helper()
+	c, err := loadContract()
+	if err != nil {
+		t.Fatalf("openapi document: %v", err)
+	}
+	return c
 }
 
-func (d *openAPI) resolve(s map[string]any) map[string]any {
-	for i := 0; i < 10; i++ {
-		ref, ok := s["$ref"].(string)
-		if !ok {
-			return s
-		}
-		s = d.Components.Schemas[strings.TrimPrefix(ref, "#/components/schemas/")]
+// request rebuilds the request of x, as the API received it.
+func (x exchange) request() *http.Request {
+	target := "http://posthaste.test" + x.Path
+	if x.Query != "" {
+		target += "?" + x.Query
 	}
-	return s
+	r := httptest.NewRequest(x.Method, target, bytes.NewReader(x.ReqBody))
+	r.Header = x.ReqHeader.Clone()
+	return r
 }
 
-func typeOf(v any) string {
-	switch t := v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "boolean"
-	case float64:
-		if t == math.Trunc(t) {
-			return "integer"
+// checkExchange validates one recorded exchange; it returns the documented route
+// ("GET /api/v2/messages/{id}") or "" for a path the document does not have.
+func (c *openAPIContract) checkExchange(x exchange) (string, []error) {
+	req := x.request()
+	route, params, err := c.router.FindRoute(req)
+	if err != nil {
+		if x.Status != http.StatusNotFound {
+			return "", []error{fmt.Errorf("%s %s: path not documented (%v)", x.Method, x.Path, err)}
 		}
-		return "number"
-	case string:
-		return "string"
-	case []any:
-		return "array"
-	case map[string]any:
-		return "object"
+		return "", nil
 	}
-	return "unknown"
+	tpl := x.Method + " " + route.Path
+	resp := route.Operation.Responses.Status(x.Status)
+	if resp == nil {
+		return tpl, []error{fmt.Errorf("%s %d: status not documented", tpl, x.Status)}
+	}
+	ctype, _, _ := strings.Cut(x.Type, ";")
+	if len(resp.Value.Content) == 0 {
+		if len(x.Body) > 0 {
+			return tpl, []error{fmt.Errorf("%s %d: documented without content, got %s", tpl, x.Status, x.Body)}
+		}
+		return tpl, nil
+	}
+	if resp.Value.Content.Get(ctype) == nil {
+		return tpl, []error{fmt.Errorf("%s %d: content type %q not documented", tpl, x.Status, ctype)}
+	}
+	input := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{
+			Request: req, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+		},
+		Status:  x.Status,
+		Header:  http.Header{"Content-Type": {x.Type}},
+		Body:    io.NopCloser(bytes.NewReader(x.Body)),
+		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
+	}
+	if x.Status < 300 {
+		if err := openapi3filter.ValidateRequest(context.Background(), input.RequestValidationInput); err != nil {
+			return tpl, []error{fmt.Errorf("%s %d: request: %v\nbody: %s", tpl, x.Status, err, x.ReqBody)}
+		}
+		input.RequestValidationInput.Request = x.request()
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), input); err != nil {
+		return tpl, []error{fmt.Errorf("%s %d: %v\nbody: %s", tpl, x.Status, err, x.Body)}
+	}
+	return tpl, nil
 }
 
-// validate returns every violation of v against schema s at path.
-func (d *openAPI) validate(s map[string]any, v any, path string) []string {
-	s = d.resolve(s)
-	if s == nil {
-		return []string{path + ": schema not found"}
-	}
-	var errs []string
-	if t, ok := s["type"]; ok {
-		var allowed []string
-		switch tt := t.(type) {
-		case string:
-			allowed = []string{tt}
-		case []any:
-			for _, x := range tt {
-				allowed = append(allowed, x.(string))
-			}
-		}
-		got, match := typeOf(v), false
-		for _, a := range allowed {
-			if a == got || (a == "number" && got == "integer") {
-				match = true
-			}
-		}
-		if !match {
-			return []string{fmt.Sprintf("%s: %s is not of type %v", path, got, allowed)}
+// checkExchanges validates every exchange e recorded (every test's newEnv runs it at cleanup).
+func checkExchanges(t *testing.T, e *env) {
+	t.Helper()
+	c := contract(t)
+	e.mu.Lock()
+	log := append([]exchange(nil), e.log...)
+	e.mu.Unlock()
+	for _, x := range log {
+		_, errs := c.checkExchange(x)
+		for _, err := range errs {
+			t.Error(err)
 		}
 	}
-	if enum, ok := s["enum"].([]any); ok {
-		found := false
-		for _, x := range enum {
-			if x == v {
-				found = true
-			}
-		}
-		if !found {
-			errs = append(errs, fmt.Sprintf("%s: %v not in enum %v", path, v, enum))
-		}
-	}
-	if n, ok := v.(float64); ok {
-		if min, ok := s["minimum"].(float64); ok && n < min {
-			errs = append(errs, fmt.Sprintf("%s: %v below minimum %v", path, n, min))
-		}
-		if max, ok := s["maximum"].(float64); ok && n > max {
-			errs = append(errs, fmt.Sprintf("%s: %v above maximum %v", path, n, max))
-		}
-	}
-	switch t := v.(type) {
-	case map[string]any:
-		props, _ := s["properties"].(map[string]any)
-		if req, ok := s["required"].([]any); ok {
-			for _, r := range req {
-				if _, ok := t[r.(string)]; !ok {
-					errs = append(errs, fmt.Sprintf("%s: required property %q missing", path, r))
-				}
-			}
-		}
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if ps, ok := props[k].(map[string]any); ok {
-				errs = append(errs, d.validate(ps, t[k], path+"."+k)...)
-				continue
-			}
-			switch ap := s["additionalProperties"].(type) {
-			case bool:
-				if !ap {
-					errs = append(errs, fmt.Sprintf("%s: property %q is not in the schema", path, k))
-				}
-			case map[string]any:
-				errs = append(errs, d.validate(ap, t[k], path+"."+k)...)
-			}
-		}
-	case []any:
-		if max, ok := s["maxItems"].(float64); ok && float64(len(t)) > max {
-			errs = append(errs, fmt.Sprintf("%s: %d items above maxItems %v", path, len(t), max))
-		}
-		if items, ok := s["items"].(map[string]any); ok {
-			for i, x := range t {
-				errs = append(errs, d.validate(items, x, fmt.Sprintf("%s[%d]", path, i))...)
-			}
-		}
-	}
-	return errs
 }
 
-// match finds the document path template for a concrete path ("/api/v2/messages/{id}").
-func (d *openAPI) match(path string) (string, bool) {
-	if _, ok := d.Paths[path]; ok {
-		return path, true
-	}
-	for tpl := range d.Paths {
-		re := "^" + regexp.MustCompile(`\\\{[^}]+\\\}`).ReplaceAllString(regexp.QuoteMeta(tpl), `[^/]+`) + "$"
-		if regexp.MustCompile(re).MatchString(path) {
-			return tpl, true
+// checkContract checks that every route e's API serves is documented, and that the test drove
+// every one of them (each exchange is validated by checkExchanges).
+func checkContract(t *testing.T, e *env) {
+	t.Helper()
+	c := contract(t)
+	for _, r := range e.api.V2Routes() {
+		method, path, _ := strings.Cut(r, " ")
+		if item := c.doc.Paths.Value(path); item == nil || item.GetOperation(method) == nil {
+			t.Errorf("route %s is not in openapi.json", r)
 		}
 	}
-	return "", false
+	covered, succeeded, problems := map[string]bool{}, map[string]bool{}, 0
+	e.mu.Lock()
+	for _, x := range e.log {
+		tpl, errs := c.checkExchange(x)
+		if tpl == "" || len(errs) > 0 {
+			continue // reported by checkExchanges
+		}
+		covered[tpl] = true
+		if x.Status < 300 {
+			succeeded[resourceOf(x.Path)] = true
+		}
+		if strings.HasPrefix(x.Type, "application/problem+json") {
+			problems++
+		}
+	}
+	e.mu.Unlock()
+	for _, r := range e.api.V2Routes() {
+		if !covered[r] {
+			t.Errorf("route %s was not exercised by the contract test", r)
+		}
+		_, path, _ := strings.Cut(r, " ")
+		if res := resourceOf(path); !succeeded[res] {
+			t.Errorf("no success of resource %s was validated against the document", res)
+		}
+	}
+	if problems == 0 {
+		t.Error("no problem document was validated against the document")
+	}
+}
+
+// resourceOf names the resource of an /api/v2 path: its first segment, without an extension
+// ("/api/v2/suppressions.csv" is of "suppressions").
+func resourceOf(path string) string {
+	seg, _, _ := strings.Cut(strings.TrimPrefix(path, "/api/v2/"), "/")
+	seg, _, _ = strings.Cut(seg, ".")
+	return seg
 }

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	_ "embed"
 	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
@@ -24,12 +23,6 @@ import (
 	"github.com/posthaste/posthaste/projections/messageview"
 	"github.com/posthaste/posthaste/projections/stats"
 )
-
-//go:embed openapi.json
-var openAPIDoc []byte
-
-// OpenAPI returns the embedded OpenAPI 3.1 document of /api/v2.
-func OpenAPI() []byte { return append([]byte(nil), openAPIDoc...) }
 
 // StatsFunc builds a server's analytics report (stats.BuildReport on the read-model database).
 type StatsFunc func(ctx context.Context, req stats.ReportRequest) (stats.Report, error)

@@ -7,8 +7,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/posthaste/posthaste/adapters/httpapi"
 )
 
 // TestV2ContractOnBothBackends drives every /api/v2 route, then checks that every route is in
@@ -368,66 +366,4 @@ func batchBodyID(t *testing.T, e *env, id string) string {
 	}
 	e.v2("GET", "/api/v2/messages/"+id, nil, 200, &m)
 	return m.SubmissionID
-}
-
-func checkContract(t *testing.T, e *env) {
-	var doc openAPI
-	if err := json.Unmarshal(httpapi.OpenAPI(), &doc); err != nil {
-		t.Fatalf("openapi.json: %v", err)
-	}
-	for _, r := range e.api.V2Routes() {
-		method, path, _ := strings.Cut(r, " ")
-		if _, ok := doc.Paths[path][strings.ToLower(method)]; !ok {
-			t.Errorf("route %s is not in openapi.json", r)
-		}
-	}
-	covered := map[string]bool{}
-	for _, x := range e.log {
-		tpl, ok := doc.match(x.Path)
-		if !ok {
-			if x.Status != 404 {
-				t.Errorf("%s %s: path not documented", x.Method, x.Path)
-			}
-			continue
-		}
-		var op operation
-		if err := json.Unmarshal(doc.Paths[tpl][strings.ToLower(x.Method)], &op); err != nil {
-			t.Errorf("%s %s: %v", x.Method, tpl, err)
-			continue
-		}
-		covered[x.Method+" "+tpl] = true
-		resp, ok := op.Responses[fmt.Sprint(x.Status)]
-		if !ok {
-			t.Errorf("%s %s: status %d not documented", x.Method, tpl, x.Status)
-			continue
-		}
-		ctype, _, _ := strings.Cut(x.Type, ";")
-		if len(resp.Content) == 0 {
-			if len(x.Body) > 0 {
-				t.Errorf("%s %s %d: documented without content, got %s", x.Method, tpl, x.Status, x.Body)
-			}
-			continue
-		}
-		media, ok := resp.Content[ctype]
-		if !ok {
-			t.Errorf("%s %s %d: content type %q not documented", x.Method, tpl, x.Status, ctype)
-			continue
-		}
-		if ctype == "text/csv" {
-			continue
-		}
-		var v any
-		if err := json.Unmarshal(x.Body, &v); err != nil {
-			t.Errorf("%s %s %d: not JSON: %s", x.Method, tpl, x.Status, x.Body)
-			continue
-		}
-		for _, msg := range doc.validate(media.Schema, v, "$") {
-			t.Errorf("%s %s %d: %s", x.Method, tpl, x.Status, msg)
-		}
-	}
-	for _, r := range e.api.V2Routes() {
-		if !covered[r] {
-			t.Errorf("route %s was not exercised by the contract test", r)
-		}
-	}
 }

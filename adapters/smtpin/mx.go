@@ -7,11 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strings"
-	"sync"
 	"time"
-
-	"github.com/emersion/go-smtp"
 
 	"github.com/posthaste/posthaste/domain/inbound"
 )
@@ -49,151 +45,43 @@ type MXConfig struct {
 // MXServer accepts mail only for the return-path domain, with the same STARTTLS, size limits
 // and smuggling guard as submission, and no AUTH: nothing it accepts is ever relayed.
 type MXServer struct {
-	cfg  MXConfig
-	log  *slog.Logger
-	smtp *smtp.Server
-	core *Server // connection tracking and limits (shared with the submission server's code)
-
-	mu        sync.Mutex
-	listeners []net.Listener
-	started   bool
-	wg        sync.WaitGroup
+	cfg MXConfig
+	log *slog.Logger
+	ln  *listeners
 }
 
 // NewMX validates the configuration; it binds nothing (see Start).
 func NewMX(cfg MXConfig) (*MXServer, error) {
-	var errs []error
-	if strings.TrimSpace(cfg.Hostname) == "" {
-		errs = append(errs, errors.New("hostname is empty"))
-	}
-	if cfg.TLS == nil || (len(cfg.TLS.Certificates) == 0 && cfg.TLS.GetCertificate == nil) {
-		errs = append(errs, errors.New("tls config with a certificate is required"))
-	}
-	if len(cfg.Listen) == 0 {
-		errs = append(errs, errors.New("no listen address"))
-	}
+	common := settings{hostname: cfg.Hostname, tls: &cfg.TLS, plain: cfg.Listen,
+		logger: cfg.Logger, maxMessageBytes: &cfg.MaxMessageBytes, maxRecipients: &cfg.MaxRecipients,
+		readTimeout: &cfg.ReadTimeout, writeTimeout: &cfg.WriteTimeout,
+		maxConns: &cfg.MaxConnections, maxPerIP: &cfg.MaxConnsPerIP, clock: &cfg.Clock}
+	errs := common.problems()
 	if cfg.Receiver == nil {
 		errs = append(errs, errors.New("report receiver is nil"))
-	}
-	if cfg.Logger == nil {
-		errs = append(errs, errors.New("logger is nil"))
-	}
-	if cfg.MaxMessageBytes < 0 || cfg.MaxRecipients < 0 || cfg.MaxConnections < 0 || cfg.MaxConnsPerIP < 0 {
-		errs = append(errs, errors.New("negative limit"))
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("smtpin: new mx server: %w", errors.Join(errs...))
 	}
-	if cfg.MaxMessageBytes == 0 {
-		cfg.MaxMessageBytes = defaultMaxMessageBytes
-	}
-	if cfg.MaxRecipients == 0 {
-		cfg.MaxRecipients = 100
-	}
-	if cfg.ReadTimeout == 0 {
-		cfg.ReadTimeout = 5 * time.Minute
-	}
-	if cfg.WriteTimeout == 0 {
-		cfg.WriteTimeout = time.Minute
-	}
+	common.setDefaults(100, 20)
 	if cfg.StoreTimeout == 0 {
 		cfg.StoreTimeout = 30 * time.Second
 	}
-	if cfg.MaxConnections == 0 {
-		cfg.MaxConnections = 1000
-	}
-	if cfg.MaxConnsPerIP == 0 {
-		cfg.MaxConnsPerIP = 20
-	}
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
-	}
-	log := cfg.Logger.With("component", "smtpin-mx")
-	tlsCfg := cfg.TLS.Clone()
-	if tlsCfg.MinVersion == 0 {
-		tlsCfg.MinVersion = tls.VersionTLS12
-	}
-	cfg.TLS = tlsCfg
-	m := &MXServer{cfg: cfg, log: log}
-	// The connection tracker of the submission server, configured with the MX limits.
-	m.core = &Server{cfg: Config{Hostname: cfg.Hostname, MaxConnections: cfg.MaxConnections,
-		MaxConnsPerIP: cfg.MaxConnsPerIP, Clock: cfg.Clock}, log: log, perIP: map[string]int{}}
-
-	srv := smtp.NewServer(&mxBackend{m: m})
-	srv.Domain = cfg.Hostname
-	srv.TLSConfig = tlsCfg
-	srv.MaxMessageBytes = cfg.MaxMessageBytes
-	srv.MaxRecipients = cfg.MaxRecipients
-	srv.ReadTimeout = cfg.ReadTimeout
-	srv.WriteTimeout = cfg.WriteTimeout
-	srv.EnableSMTPUTF8 = true
+	m := &MXServer{cfg: cfg, log: cfg.Logger.With("component", "smtpin-mx")}
+	srv := common.smtpServer(&mxBackend{m: m}, m.log)
 	// go-smtp applies its line limit (2000) to DATA too; reports from broken MTAs may carry
 	// longer lines, and refusing them would lose them. Still bounded, against memory abuse.
 	srv.MaxLineLength = 64 << 10
-	srv.ErrorLog = slogPrinter{log}
-	m.smtp = srv
+	m.ln = common.listeners("mx", srv, m.log, nil)
 	return m, nil
 }
 
-// Start binds every listener and serves them in the background; a bind error leaves nothing bound.
-func (m *MXServer) Start() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.started {
-		return errors.New("smtpin: mx start: already started")
-	}
-	var ls []net.Listener
-	for _, a := range m.cfg.Listen {
-		l, err := net.Listen("tcp", a)
-		if err != nil {
-			closeAll(ls)
-			return fmt.Errorf("smtpin: mx listen %s: %w", a, err)
-		}
-		ls = append(ls, &trackingListener{Listener: l, s: m.core})
-	}
-	m.started = true
-	m.listeners = ls
-	for _, l := range ls {
-		m.wg.Add(1)
-		go func(l net.Listener) {
-			defer m.wg.Done()
-			defer func() {
-				if r := recover(); r != nil {
-					m.log.Error("mx listener panicked", "addr", l.Addr().String(), "panic", fmt.Sprint(r))
-				}
-			}()
-			if err := m.smtp.Serve(l); err != nil && !errors.Is(err, smtp.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
-				m.log.Error("mx listener stopped", "addr", l.Addr().String(), "err", err)
-			}
-		}(l)
-		m.log.Info("mx listening", "addr", l.Addr().String())
-	}
-	return nil
-}
+// Start binds every listener and serves them in the background; a bind error names the address
+// and leaves nothing bound.
+func (m *MXServer) Start() error { return m.ln.start() }
 
 // Addrs returns the bound addresses in configuration order.
-func (m *MXServer) Addrs() []net.Addr {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := make([]net.Addr, len(m.listeners))
-	for i, l := range m.listeners {
-		out[i] = l.Addr()
-	}
-	return out
-}
+func (m *MXServer) Addrs() []net.Addr { return m.ln.addrs() }
 
 // Shutdown stops accepting, lets open sessions finish until ctx ends, then closes them.
-func (m *MXServer) Shutdown(ctx context.Context) error {
-	m.mu.Lock()
-	closeAll(m.listeners)
-	m.mu.Unlock()
-	err := m.smtp.Shutdown(ctx)
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		m.smtp.Close()
-	}
-	m.wg.Wait()
-	if errors.Is(err, smtp.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
-		return nil
-	}
-	return err
-}
+func (m *MXServer) Shutdown(ctx context.Context) error { return m.ln.shutdown(ctx) }
