@@ -15,6 +15,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/posthaste/posthaste/domain/submission"
+	"github.com/posthaste/posthaste/domain/transcript"
 	"github.com/posthaste/posthaste/events"
 )
 
@@ -53,7 +54,7 @@ type Config struct {
 	Clock         func() time.Time         // time.Now when nil
 
 	// OnTranscript, when set, receives every connection's redacted transcript after it closed.
-	OnTranscript func(ConnInfo, *submission.Transcript)
+	OnTranscript func(ConnInfo, *transcript.Transcript)
 }
 
 const (
@@ -291,7 +292,7 @@ func (l *trackingListener) track(c net.Conn) net.Conn {
 	st := &connState{
 		id:         events.NewID(now, nil),
 		opened:     now,
-		transcript: submission.NewTranscript(s.cfg.Clock, 0),
+		transcript: transcript.New(s.cfg.Clock, transcript.Timed, 0),
 		ip:         ip,
 	}
 	st.transcript.Note("connection %s from %s to %s", st.id, c.RemoteAddr(), c.LocalAddr())
@@ -312,7 +313,7 @@ type connState struct {
 	id         string
 	ip         netip.Addr
 	opened     time.Time
-	transcript *submission.Transcript
+	transcript *transcript.Transcript
 	conn       *trackedConn // the TCP connection, under any TLS layer
 }
 

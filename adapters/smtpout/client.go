@@ -73,7 +73,7 @@ func (c *Client) IdleConnections() int { return c.pool.size() }
 // that does not exist a local 550 5.1.2, without any connection.
 func (c *Client) Deliver(ctx context.Context, m Message) (res delivery.AttemptResult) {
 	start := c.cfg.Now()
-	tr := newTranscript(c.cfg.Now)
+	tr := newRecorder(c.cfg.Now)
 	defer func() {
 		res.Duration = c.cfg.Now().Sub(start)
 		res.Transcript = tr.String()
@@ -90,14 +90,14 @@ func (c *Client) Deliver(ctx context.Context, m Message) (res delivery.AttemptRe
 	case c.cfg.ReturnPathDomain != "":
 		rp, err := delivery.EncodeReturnPath(m.ID, c.cfg.ReturnPathDomain)
 		if err != nil {
-			tr.note("%v", err)
+			tr.Note("%v", err)
 			return delivery.AttemptResult{Stage: bounce.StageResolve, Local: true, Err: err}
 		}
 		from = rp
 	}
 	at := strings.LastIndexByte(m.RcptTo, '@')
 	if at <= 0 || at == len(m.RcptTo)-1 || strings.ContainsAny(m.RcptTo, " <>\r\n") {
-		tr.note("bad recipient address %q", m.RcptTo)
+		tr.Note("bad recipient address %q", m.RcptTo)
 		return local(bounce.StageResolve, 550, "5.1.3", fmt.Sprintf("bad recipient address syntax %q", m.RcptTo))
 	}
 	domain := strings.ToLower(strings.TrimSuffix(m.RcptTo[at+1:], "."))
@@ -117,19 +117,19 @@ func (c *Client) Deliver(ctx context.Context, m Message) (res delivery.AttemptRe
 		if ip, ok := addressLiteral(domain); ok {
 			// An address literal names the host itself: no MX lookup (RFC 5321 section 5.1).
 			targets = []target{{name: ip, port: port}}
-			tr.note("%s is an address literal: no MX lookup", domain)
+			tr.Note("%s is an address literal: no MX lookup", domain)
 		} else {
 			targets, err = mxTargets(ctx, c.cfg.Resolver, domain, port)
 		}
 		switch {
 		case errors.Is(err, errNullMX):
-			tr.note("%s publishes a null MX: it accepts no mail", domain)
+			tr.Note("%s publishes a null MX: it accepts no mail", domain)
 			return local(bounce.StageResolve, delivery.NullMXCode, delivery.NullMXStatus, fmt.Sprintf("recipient domain %s does not accept mail (null MX, RFC 7505)", domain))
 		case isNoSuchDomain(err):
-			tr.note("%s does not exist", domain)
+			tr.Note("%s does not exist", domain)
 			return local(bounce.StageResolve, delivery.NoDomainCode, delivery.NoDomainStatus, fmt.Sprintf("recipient domain %s does not exist (NXDOMAIN)", domain))
 		case err != nil:
-			tr.note("MX lookup failed: %v", err)
+			tr.Note("MX lookup failed: %v", err)
 			return delivery.AttemptResult{Stage: bounce.StageResolve, Local: true, Err: err}
 		}
 		if !strings.HasPrefix(domain, "[") {
@@ -137,7 +137,7 @@ func (c *Client) Deliver(ctx context.Context, m Message) (res delivery.AttemptRe
 			for i, t := range targets {
 				names[i] = t.name
 			}
-			tr.note("MX for %s: %s", domain, strings.Join(names, ", "))
+			tr.Note("MX for %s: %s", domain, strings.Join(names, ", "))
 		}
 	}
 
@@ -147,14 +147,14 @@ func (c *Client) Deliver(ctx context.Context, m Message) (res delivery.AttemptRe
 		addrs, err := c.addresses(ctx, t)
 		if t.implicit && (err == nil && len(addrs) == 0 || isNoSuchDomain(err)) {
 			// No MX and no address: the domain cannot receive mail (RFC 5321 section 5.1).
-			tr.note("%s has neither MX nor A/AAAA records", domain)
+			tr.Note("%s has neither MX nor A/AAAA records", domain)
 			return local(bounce.StageResolve, delivery.NoDomainCode, delivery.NoDomainStatus, fmt.Sprintf("recipient domain %s has no MX and no address record", domain))
 		}
 		if err == nil && len(addrs) == 0 {
 			err = fmt.Errorf("smtpout: %s has no A or AAAA record", t.name)
 		}
 		if err != nil {
-			tr.note("%s: %v", t.name, err)
+			tr.Note("%s: %v", t.name, err)
 			res = delivery.AttemptResult{MXHost: t.name, Stage: bounce.StageResolve, Local: true, Err: err}
 			continue
 		}
@@ -226,18 +226,18 @@ func (t target) destination() string {
 
 // tryAddr runs the attempt against one address. final is false when no mail transaction
 // took place (unreachable, session refused), so the next address may be tried.
-func (c *Client) tryAddr(ctx context.Context, t target, addr, from string, m Message, tr *transcript) (delivery.AttemptResult, bool) {
+func (c *Client) tryAddr(ctx context.Context, t target, addr, from string, m Message, tr *recorder) (delivery.AttemptResult, bool) {
 	dest := t.destination()
 	release, err := c.limiter.Acquire(ctx, dest)
 	if err != nil {
-		tr.note("%v", err)
+		tr.Note("%v", err)
 		return delivery.AttemptResult{MXHost: t.name, Stage: bounce.StageConnect, Local: true, Err: err}, true
 	}
 	defer release()
 	hostport := net.JoinHostPort(addr, strconv.Itoa(t.port))
 	key := dest + "|" + hostport
 	if s := c.pool.get(key); s != nil {
-		tr.note("reusing connection to %s (%s), open for %s", t.name, s.ip, c.cfg.Now().Sub(s.opened).Round(time.Millisecond))
+		tr.Note("reusing connection to %s (%s), open for %s", t.name, s.ip, c.cfg.Now().Sub(s.opened).Round(time.Millisecond))
 		res, reusable := c.transact(ctx, s, from, m, tr)
 		// A pooled connection the server dropped (or is closing: 421) fails at MAIL, before
 		// anything was committed: retry once on a new connection.
@@ -245,7 +245,7 @@ func (c *Client) tryAddr(ctx context.Context, t target, addr, from string, m Mes
 			c.finish(key, s, reusable)
 			return res, true
 		}
-		tr.note("reused connection failed before the transaction (%v); opening a new one", res.Err)
+		tr.Note("reused connection failed before the transaction (%v); opening a new one", res.Err)
 		s.closeNow()
 	}
 	s, res, ok := c.open(ctx, t, hostport, tr, !c.cfg.DisableSTARTTLS)
@@ -326,18 +326,18 @@ func (g *greetedConn) Write(p []byte) (int, error) {
 // open connects to hostport and brings the session to the point where MAIL may be sent:
 // greeting, EHLO, STARTTLS when offered (and tryTLS), AUTH for relays with credentials. A
 // failed TLS handshake is recorded and the session reopened in clear on a new connection.
-func (c *Client) open(ctx context.Context, t target, hostport string, tr *transcript, tryTLS bool) (*session, delivery.AttemptResult, bool) {
+func (c *Client) open(ctx context.Context, t target, hostport string, tr *recorder, tryTLS bool) (*session, delivery.AttemptResult, bool) {
 	fail := func(r delivery.AttemptResult) (*session, delivery.AttemptResult, bool) {
 		if r.MXHost == "" {
 			r.MXHost = t.name
 		}
 		return nil, r, false
 	}
-	tr.note("connecting to %s (%s)", t.name, hostport)
+	tr.Note("connecting to %s (%s)", t.name, hostport)
 	d := net.Dialer{Timeout: c.cfg.ConnectTimeout}
 	raw, err := d.DialContext(ctx, "tcp", hostport)
 	if err != nil {
-		tr.note("connect failed: %v", err)
+		tr.Note("connect failed: %v", err)
 		host, _, _ := net.SplitHostPort(hostport)
 		return fail(delivery.AttemptResult{IP: host, Stage: bounce.StageConnect, Local: true, Err: fmt.Errorf("smtpout: connect %s: %w", hostport, err)})
 	}
@@ -358,23 +358,23 @@ func (c *Client) open(ctx context.Context, t target, hostport string, tr *transc
 		tc := tls.Client(raw, c.tlsConfig(t))
 		_ = raw.SetDeadline(time.Now().Add(c.cfg.CommandTimeout))
 		if err := tc.HandshakeContext(ctx); err != nil {
-			tr.note("TLS handshake failed: %v", err)
+			tr.Note("TLS handshake failed: %v", err)
 			return failConn(delivery.AttemptResult{Stage: bounce.StageConnect, Local: true, TLSError: err.Error(), Err: fmt.Errorf("smtpout: tls %s: %w", hostport, err)})
 		}
 		_ = raw.SetDeadline(time.Time{})
 		st := tc.ConnectionState()
 		s.tls = &st
-		tr.note("TLS established: %s %s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
+		tr.Note("TLS established: %s %s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
 		conn = tc
 	} else {
 		_ = raw.SetDeadline(time.Now().Add(c.cfg.CommandTimeout))
 		br := bufio.NewReader(raw)
 		code, lines, err := readReply(br)
 		for _, l := range lines {
-			tr.server(l)
+			tr.Server(l)
 		}
 		if err != nil {
-			tr.note("reading greeting: %v", err)
+			tr.Note("reading greeting: %v", err)
 			return failConn(delivery.AttemptResult{Stage: bounce.StageConnect, Local: true, Err: fmt.Errorf("smtpout: greeting from %s: %w", hostport, err)})
 		}
 		if code != 220 {
@@ -388,7 +388,7 @@ func (c *Client) open(ctx context.Context, t target, hostport string, tr *transc
 			}
 			if r.TLSError != "" {
 				_ = raw.Close()
-				tr.note("STARTTLS handshake with %s failed: %s; retrying in clear on a new connection", t.name, r.TLSError)
+				tr.Note("STARTTLS handshake with %s failed: %s; retrying in clear on a new connection", t.name, r.TLSError)
 				s2, r2, ok2 := c.open(ctx, t, hostport, tr, false)
 				r2.TLSError = r.TLSError
 				if s2 != nil {
@@ -399,7 +399,7 @@ func (c *Client) open(ctx context.Context, t target, hostport string, tr *transc
 			if tc != nil {
 				st := tc.ConnectionState()
 				s.tls = &st
-				tr.note("TLS established: %s %s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
+				tr.Note("TLS established: %s %s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
 				conn = tc
 			} else {
 				ehlo = ehloReply
@@ -432,14 +432,14 @@ func (c *Client) open(ctx context.Context, t target, hostport string, tr *transc
 	if r := t.relay; r != nil && r.Username != "" {
 		ip := net.ParseIP(s.ip)
 		if s.tls == nil && (ip == nil || !ip.IsLoopback()) {
-			tr.note("refusing to send AUTH to %s in clear", r.Addr())
+			tr.Note("refusing to send AUTH to %s in clear", r.Addr())
 			res := delivery.AttemptResult{Stage: bounce.StageAuth, Local: true, Err: fmt.Errorf("smtpout: relay %s: no TLS, refusing AUTH in clear", r.Addr())}
 			_ = cl.Quit()
 			return failConn(res)
 		}
-		tr.mode = trAuth
+		tr.BeginAuth()
 		err := cl.Auth(sasl.NewPlainClient("", r.Username, r.Password))
-		tr.mode = trNormal
+		tr.EndAuth()
 		if err != nil {
 			// A failure of our AUTH is deferred whatever its code (bounce.StageAuth).
 			return failConn(errResult(bounce.StageAuth, err))
@@ -452,15 +452,15 @@ func (c *Client) open(ctx context.Context, t target, hostport string, tr *transc
 // connection (nil when TLS is not offered or refused: go on in clear, and ehlo is the EHLO
 // reply that still holds), or a result with TLSError set when the handshake failed (the
 // connection is then unusable). ok is false when the session cannot go on at all.
-func (c *Client) startTLS(ctx context.Context, t target, raw net.Conn, br *bufio.Reader, tr *transcript) (_ *tls.Conn, _ delivery.AttemptResult, ehlo []string, ok bool) {
+func (c *Client) startTLS(ctx context.Context, t target, raw net.Conn, br *bufio.Reader, tr *recorder) (_ *tls.Conn, _ delivery.AttemptResult, ehlo []string, ok bool) {
 	cmd := func(line string) (int, []string, error) {
-		tr.client(line)
+		tr.Client(line)
 		if _, err := io.WriteString(raw, line+"\r\n"); err != nil {
 			return 0, nil, err
 		}
 		code, lines, err := readReply(br)
 		for _, l := range lines {
-			tr.server(l)
+			tr.Server(l)
 		}
 		return code, lines, err
 	}
@@ -481,7 +481,7 @@ func (c *Client) startTLS(ctx context.Context, t target, raw net.Conn, br *bufio
 	}
 	if code != 220 {
 		// A refused STARTTLS changes nothing (RFC 3207): the EHLO reply still holds.
-		tr.note("STARTTLS refused (%d); continuing in clear", code)
+		tr.Note("STARTTLS refused (%d); continuing in clear", code)
 		return nil, delivery.AttemptResult{}, ehloLines, true
 	}
 	if br.Buffered() > 0 {
@@ -521,7 +521,7 @@ func (c *Client) tlsConfig(t target) *tls.Config {
 
 // transact runs MAIL, RCPT, DATA on an open session; the result's Stage says how far it got.
 // reusable says whether the session may carry another transaction.
-func (c *Client) transact(ctx context.Context, s *session, from string, m Message, tr *transcript) (delivery.AttemptResult, bool) {
+func (c *Client) transact(ctx context.Context, s *session, from string, m Message, tr *recorder) (delivery.AttemptResult, bool) {
 	s.cl.DebugWriter = tr
 	// Cancelling ctx aborts the transaction by closing the connection (go-smtp's commands
 	// only know deadlines).
@@ -547,7 +547,7 @@ func (c *Client) transact(ctx context.Context, s *session, from string, m Messag
 	opts := &smtp.MailOptions{Size: int64(len(m.Data))}
 	if !isASCII(from) || !isASCII(m.RcptTo) {
 		if ok, _ := s.cl.Extension("SMTPUTF8"); !ok {
-			tr.note("the address needs SMTPUTF8, which %s does not offer", s.host)
+			tr.Note("the address needs SMTPUTF8, which %s does not offer", s.host)
 			r := local(bounce.StageMail, 553, "5.6.7", "non-ASCII address and the receiving server does not support SMTPUTF8")
 			return done(r, true)
 		}
@@ -563,26 +563,25 @@ func (c *Client) transact(ctx context.Context, s *session, from string, m Messag
 	if err != nil {
 		return done(errResult(bounce.StageData, err), isSMTP(err))
 	}
-	tr.mode = trData
+	tr.startContent()
 	_, werr := w.Write(m.Data)
 	var resp *smtp.DataResponse
 	if werr == nil {
 		resp, err = w.CloseWithResponse()
 	}
-	tr.mode = trNormal
-	tr.buf = tr.buf[:0]
-	tr.client(fmt.Sprintf("<message content, %d bytes>", len(m.Data)))
-	tr.client(".")
+	tr.endContent()
+	tr.Client(fmt.Sprintf("<message content, %d bytes>", len(m.Data)))
+	tr.Client(".")
 	if werr != nil {
-		tr.note("sending the message failed: %v", werr)
+		tr.Note("sending the message failed: %v", werr)
 		return done(delivery.AttemptResult{Stage: bounce.StageDataEnd, Err: fmt.Errorf("smtpout: data: %w", werr)}, false)
 	}
 	if err != nil {
 		var se *smtp.SMTPError
 		if errors.As(err, &se) {
-			tr.server(fmt.Sprintf("%d %s", se.Code, strings.ReplaceAll(se.Error(), "\n", " ")))
+			tr.Server(fmt.Sprintf("%d %s", se.Code, strings.ReplaceAll(se.Error(), "\n", " ")))
 		} else {
-			tr.note("no reply after the message (it may have been delivered): %v", err)
+			tr.Note("no reply after the message (it may have been delivered): %v", err)
 		}
 		return done(errResult(bounce.StageDataEnd, err), isSMTP(err))
 	}
@@ -593,7 +592,7 @@ func (c *Client) transact(ctx context.Context, s *session, from string, m Messag
 	if res.EnhancedCode != "" {
 		line += res.EnhancedCode + " "
 	}
-	tr.server(line + res.ReplyText)
+	tr.Server(line + res.ReplyText)
 	return done(res, true)
 }
 
