@@ -1,9 +1,14 @@
-// Package dnsresolver implements tenancy.Resolver (and the MX lookup of delivery) with
-// github.com/miekg/dns, querying POSTHASTE_DNS_RESOLVER (host:port) or the servers of
-// /etc/resolv.conf.
+// Package dnsresolver is the one DNS client of Posthaste, built on github.com/miekg/dns: it
+// queries POSTHASTE_DNS_RESOLVER (host:port, a comma list tried in order) or the nameservers
+// of /etc/resolv.conf, over UDP with a TCP retry when the answer is truncated, and the next
+// server when one fails. One Resolver implements the DNS ports of domain verification
+// (tenancy.Resolver), the SPF evaluator (spf.Resolver) and outbound delivery (the MX and
+// address lookups of adapters/smtpout's Resolver port), and answers TLSA lookups with the
+// resolver's AD bit for DANE.
 //
-// It owns DNS wire queries only: UDP first, TCP when the answer is truncated, the next server
-// when one fails. It must not cache or interpret records beyond decoding them.
+// It owns DNS wire queries and, when asked to (WithCache), a cache of answers for their TTL.
+// It must not interpret records beyond decoding them, nor validate DNSSEC itself: it reports
+// what the resolver it asks says (the AD bit).
 package dnsresolver
 
 import (
@@ -11,36 +16,57 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/miekg/dns"
-
-	"github.com/posthaste/posthaste/domain/spf"
-	"github.com/posthaste/posthaste/domain/tenancy"
 )
 
-// Resolver queries one or more DNS servers.
+// Resolver queries one or more DNS servers. It is safe for concurrent use.
 type Resolver struct {
 	servers []string // host:port
 	timeout time.Duration
+	cache   *cache // nil: every lookup asks a server
+	now     func() time.Time
 }
-
-var _ tenancy.Resolver = (*Resolver)(nil)
 
 // DefaultTimeout bounds one query to one server.
 const DefaultTimeout = 5 * time.Second
 
+// ednsSize is the UDP payload size offered (EDNS0): the DNS flag day 2020 value, which avoids
+// IP fragmentation; a larger answer comes truncated and is asked again over TCP.
+const ednsSize = 1232
+
+// Option configures a Resolver.
+type Option func(*Resolver)
+
+// WithCache keeps answers for their TTL, at most MaxCacheTTL; a name that does not exist or
+// has no record of the type for NegativeCacheTTL. A failed lookup is not kept. It suits
+// delivery, where a burst of mail to one domain should cost one lookup; domain verification
+// goes without, so that it sees what is published now.
+func WithCache() Option {
+	return func(r *Resolver) { r.cache = newCache() }
+}
+
+// WithClock replaces the clock of the cache (tests).
+func WithClock(now func() time.Time) Option {
+	return func(r *Resolver) { r.now = now }
+}
+
 // New queries servers (host:port, a comma list tried in order) when it is not empty, else the
-// nameservers of resolvConf (normally /etc/resolv.conf).
-func New(servers, resolvConf string, timeout time.Duration) (*Resolver, error) {
+// nameservers of resolvConf (normally /etc/resolv.conf). A timeout <= 0 is DefaultTimeout.
+func New(servers, resolvConf string, timeout time.Duration, opts ...Option) (*Resolver, error) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
+	r := &Resolver{timeout: timeout, now: time.Now}
+	for _, o := range opts {
+		o(r)
+	}
+	if r.now == nil {
+		return nil, errors.New("dnsresolver: nil clock")
+	}
 	if servers != "" {
-		r := &Resolver{timeout: timeout}
 		for _, s := range strings.Split(servers, ",") {
 			s = strings.TrimSpace(s)
 			if _, _, err := net.SplitHostPort(s); err != nil {
@@ -54,7 +80,6 @@ func New(servers, resolvConf string, timeout time.Duration) (*Resolver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dnsresolver: read %s: %w", resolvConf, err)
 	}
-	r := &Resolver{timeout: timeout}
 	for _, s := range cc.Servers {
 		r.servers = append(r.servers, net.JoinHostPort(s, cc.Port))
 	}
@@ -77,239 +102,71 @@ func (e *RcodeError) Error() string {
 	return fmt.Sprintf("dnsresolver: %s %s at %s: %s", e.Type, e.Name, e.Server, dns.RcodeToString[e.Rcode])
 }
 
-// query returns the answer section for name/qtype; NXDOMAIN and NODATA give an empty answer.
-func (r *Resolver) query(ctx context.Context, name string, qtype uint16) ([]dns.RR, error) {
+// answer is what a server said to one question: the answer section (for a name that does
+// not exist, whatever CNAMEs led there), whether the name exists, and the AD bit.
+type answer struct {
+	rrs           []dns.RR
+	nxdomain      bool
+	authenticated bool
+	server        string
+}
+
+// ask returns the answer to name/qtype from the cache or the first server that answers
+// NOERROR or NXDOMAIN; any other answer or a network error moves on to the next server, and
+// when none answers, every failure is in the error.
+func (r *Resolver) ask(ctx context.Context, name string, qtype uint16) (answer, error) {
+	var key string
+	if r.cache != nil {
+		key = cacheKey(name, qtype)
+		if a, ok := r.cache.get(key, r.now()); ok {
+			return a, nil
+		}
+	}
 	m := new(dns.Msg)
 	m.SetQuestion(dns.Fqdn(name), qtype)
 	m.RecursionDesired = true
-	m.SetEdns0(4096, false)
+	m.AuthenticatedData = true // ask for the AD bit (RFC 6840 section 5.7)
+	m.SetEdns0(ednsSize, false)
 	var errs []error
 	for _, srv := range r.servers {
-		ans, err := r.exchange(ctx, m, srv)
+		in, err := r.exchange(ctx, m, srv)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		switch ans.Rcode {
+		switch in.Rcode {
 		case dns.RcodeSuccess, dns.RcodeNameError:
-			return ans.Answer, nil
+			a := answer{rrs: in.Answer, nxdomain: in.Rcode == dns.RcodeNameError, authenticated: in.AuthenticatedData, server: srv}
+			if r.cache != nil {
+				r.cache.put(key, a, r.now())
+			}
+			return a, nil
 		default:
-			errs = append(errs, &RcodeError{Name: name, Type: dns.TypeToString[qtype], Server: srv, Rcode: ans.Rcode})
+			errs = append(errs, &RcodeError{Name: name, Type: dns.TypeToString[qtype], Server: srv, Rcode: in.Rcode})
 		}
 	}
-	return nil, errors.Join(errs...)
+	return answer{}, errors.Join(errs...)
 }
 
 func (r *Resolver) exchange(ctx context.Context, m *dns.Msg, srv string) (*dns.Msg, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	c := &dns.Client{Net: "udp", Timeout: r.timeout}
-	ans, _, err := c.ExchangeContext(ctx, m, srv)
-	if err == nil && ans.Truncated {
+	in, _, err := c.ExchangeContext(ctx, m, srv)
+	if err == nil && in.Truncated {
 		c.Net = "tcp"
-		ans, _, err = c.ExchangeContext(ctx, m, srv)
+		in, _, err = c.ExchangeContext(ctx, m, srv)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("dnsresolver: %s %s at %s: %w", dns.TypeToString[m.Question[0].Qtype], strings.TrimSuffix(m.Question[0].Name, "."), srv, err)
 	}
-	return ans, nil
+	return in, nil
+}
+
+// query returns the answer records for name/qtype; NXDOMAIN and NODATA give none.
+func (r *Resolver) query(ctx context.Context, name string, qtype uint16) ([]dns.RR, error) {
+	a, err := r.ask(ctx, name, qtype)
+	return a.rrs, err
 }
 
 func trimDot(s string) string { return strings.ToLower(strings.TrimSuffix(s, ".")) }
-
-// txtData joins the character-strings of a TXT record and undoes miekg/dns's presentation
-// escapes (\" \\ \DDD), giving the record's bytes.
-func txtData(strs []string) string {
-	var b strings.Builder
-	for _, s := range strs {
-		for i := 0; i < len(s); i++ {
-			c := s[i]
-			if c != '\\' || i+1 >= len(s) {
-				b.WriteByte(c)
-				continue
-			}
-			if i+3 < len(s) && isDigit(s[i+1]) && isDigit(s[i+2]) && isDigit(s[i+3]) {
-				b.WriteByte((s[i+1]-'0')*100 + (s[i+2]-'0')*10 + (s[i+3] - '0'))
-				i += 3
-				continue
-			}
-			b.WriteByte(s[i+1])
-			i++
-		}
-	}
-	return b.String()
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-// LookupTXT returns one string per TXT record, its character-strings concatenated.
-func (r *Resolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
-	rrs, err := r.query(ctx, name, dns.TypeTXT)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, rr := range rrs {
-		if t, ok := rr.(*dns.TXT); ok {
-			out = append(out, txtData(t.Txt))
-		}
-	}
-	return out, nil
-}
-
-// LookupCNAME returns the CNAME target of name, or "" when it has none.
-func (r *Resolver) LookupCNAME(ctx context.Context, name string) (string, error) {
-	rrs, err := r.query(ctx, name, dns.TypeCNAME)
-	if err != nil {
-		return "", err
-	}
-	for _, rr := range rrs {
-		if c, ok := rr.(*dns.CNAME); ok && strings.EqualFold(trimDot(c.Hdr.Name), trimDot(name)) {
-			return trimDot(c.Target), nil
-		}
-	}
-	return "", nil
-}
-
-// LookupMX returns the MX records of name, lowest preference first.
-func (r *Resolver) LookupMX(ctx context.Context, name string) ([]tenancy.MX, error) {
-	rrs, err := r.query(ctx, name, dns.TypeMX)
-	if err != nil {
-		return nil, err
-	}
-	var out []tenancy.MX
-	for _, rr := range rrs {
-		if m, ok := rr.(*dns.MX); ok {
-			out = append(out, tenancy.MX{Host: trimDot(m.Mx), Preference: m.Preference})
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Preference < out[j].Preference })
-	return out, nil
-}
-
-// LookupIP returns the A and AAAA addresses of name (IPv4 first).
-func (r *Resolver) LookupIP(ctx context.Context, name string) ([]netip.Addr, error) {
-	var out []netip.Addr
-	for _, qt := range []uint16{dns.TypeA, dns.TypeAAAA} {
-		rrs, err := r.query(ctx, name, qt)
-		if err != nil {
-			return nil, err
-		}
-		for _, rr := range rrs {
-			var ip net.IP
-			switch v := rr.(type) {
-			case *dns.A:
-				ip = v.A
-			case *dns.AAAA:
-				ip = v.AAAA
-			default:
-				continue
-			}
-			if a, ok := netip.AddrFromSlice(ip); ok {
-				out = append(out, a.Unmap())
-			}
-		}
-	}
-	return out, nil
-}
-
-// The SPF evaluator's port (spf.Resolver): unlike the Lookup methods, a name that does not
-// exist is an error wrapping spf.ErrNXDomain, distinct from a name without records of the
-// type (empty result, nil error).
-
-var _ spf.Resolver = (*Resolver)(nil)
-
-// queryStrict is query with NXDOMAIN reported as spf.ErrNXDomain.
-func (r *Resolver) queryStrict(ctx context.Context, name string, qtype uint16) ([]dns.RR, error) {
-	if _, ok := dns.IsDomainName(name); !ok {
-		return nil, fmt.Errorf("dnsresolver: %q is not a domain name: %w", name, spf.ErrNXDomain)
-	}
-	m := new(dns.Msg)
-	m.SetQuestion(dns.Fqdn(name), qtype)
-	m.RecursionDesired = true
-	m.SetEdns0(4096, false)
-	var errs []error
-	for _, srv := range r.servers {
-		ans, err := r.exchange(ctx, m, srv)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		switch ans.Rcode {
-		case dns.RcodeSuccess:
-			return ans.Answer, nil
-		case dns.RcodeNameError:
-			return nil, fmt.Errorf("dnsresolver: %s %s: %w", dns.TypeToString[qtype], name, spf.ErrNXDomain)
-		default:
-			errs = append(errs, &RcodeError{Name: name, Type: dns.TypeToString[qtype], Server: srv, Rcode: ans.Rcode})
-		}
-	}
-	return nil, errors.Join(errs...)
-}
-
-// QueryTXT implements spf.Resolver.
-func (r *Resolver) QueryTXT(ctx context.Context, name string) ([]string, error) {
-	rrs, err := r.queryStrict(ctx, name, dns.TypeTXT)
-	var out []string
-	for _, rr := range rrs {
-		if t, ok := rr.(*dns.TXT); ok {
-			out = append(out, txtData(t.Txt))
-		}
-	}
-	return out, err
-}
-
-// QueryA implements spf.Resolver.
-func (r *Resolver) QueryA(ctx context.Context, name string) ([]netip.Addr, error) {
-	return r.queryAddrs(ctx, name, dns.TypeA)
-}
-
-// QueryAAAA implements spf.Resolver.
-func (r *Resolver) QueryAAAA(ctx context.Context, name string) ([]netip.Addr, error) {
-	return r.queryAddrs(ctx, name, dns.TypeAAAA)
-}
-
-func (r *Resolver) queryAddrs(ctx context.Context, name string, qtype uint16) ([]netip.Addr, error) {
-	rrs, err := r.queryStrict(ctx, name, qtype)
-	var out []netip.Addr
-	for _, rr := range rrs {
-		var ip net.IP
-		switch v := rr.(type) {
-		case *dns.A:
-			ip = v.A
-		case *dns.AAAA:
-			ip = v.AAAA
-		}
-		if rr.Header().Rrtype != qtype {
-			continue
-		}
-		if a, ok := netip.AddrFromSlice(ip); ok {
-			out = append(out, a)
-		}
-	}
-	return out, err
-}
-
-// QueryMX implements spf.Resolver: the exchanges in answer order.
-func (r *Resolver) QueryMX(ctx context.Context, name string) ([]string, error) {
-	rrs, err := r.queryStrict(ctx, name, dns.TypeMX)
-	var out []string
-	for _, rr := range rrs {
-		if m, ok := rr.(*dns.MX); ok {
-			out = append(out, trimDot(m.Mx))
-		}
-	}
-	return out, err
-}
-
-// QueryPTR implements spf.Resolver.
-func (r *Resolver) QueryPTR(ctx context.Context, name string) ([]string, error) {
-	rrs, err := r.queryStrict(ctx, name, dns.TypePTR)
-	var out []string
-	for _, rr := range rrs {
-		if p, ok := rr.(*dns.PTR); ok {
-			out = append(out, trimDot(p.Ptr))
-		}
-	}
-	return out, err
-}

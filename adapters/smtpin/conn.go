@@ -11,7 +11,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"github.com/posthaste/posthaste/domain/submission"
+	"github.com/posthaste/posthaste/domain/transcript"
 	"github.com/posthaste/posthaste/events"
 )
 
@@ -26,7 +26,7 @@ type connTracker struct {
 	clock    func() time.Time
 	log      *slog.Logger
 	// onClose, when set, receives every connection's transcript after it closed.
-	onClose func(ConnInfo, *submission.Transcript)
+	onClose func(ConnInfo, *transcript.Transcript)
 
 	mu    sync.Mutex
 	open  int
@@ -34,7 +34,7 @@ type connTracker struct {
 	conns map[*trackedConn]struct{} // the open ones, for closeOpen
 }
 
-func newConnTracker(hostname string, maxConns, maxPerIP int, clock func() time.Time, log *slog.Logger, onClose func(ConnInfo, *submission.Transcript)) *connTracker {
+func newConnTracker(hostname string, maxConns, maxPerIP int, clock func() time.Time, log *slog.Logger, onClose func(ConnInfo, *transcript.Transcript)) *connTracker {
 	return &connTracker{hostname: hostname, maxConns: maxConns, maxPerIP: maxPerIP, clock: clock, log: log,
 		onClose: onClose, perIP: map[string]int{}, conns: map[*trackedConn]struct{}{}}
 }
@@ -85,7 +85,7 @@ func (t *connTracker) admit(c net.Conn, implicitTLS bool) net.Conn {
 	st := &connState{
 		id:         events.NewID(now, nil),
 		opened:     now,
-		transcript: submission.NewTranscript(t.clock, 0),
+		transcript: transcript.New(t.clock, transcript.Timed, 0),
 		ip:         ip,
 	}
 	st.transcript.Note("connection %s from %s to %s", st.id, c.RemoteAddr(), c.LocalAddr())
@@ -135,7 +135,7 @@ type connState struct {
 	id         string
 	ip         netip.Addr
 	opened     time.Time
-	transcript *submission.Transcript
+	transcript *transcript.Transcript
 	conn       *trackedConn // the TCP connection, under any TLS layer
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/posthaste/posthaste/adapters/smtpin"
 	"github.com/posthaste/posthaste/domain/submission"
+	"github.com/posthaste/posthaste/domain/transcript"
 	"github.com/posthaste/posthaste/events"
 )
 
@@ -117,7 +118,7 @@ func newEnv(t testing.TB, opts ...envOpt) *testEnv {
 		Authenticator:   auth,
 		Limiter:         smtpin.NewMemoryLimiter(3, time.Minute, nil),
 		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
-		OnTranscript: func(_ smtpin.ConnInfo, tr *submission.Transcript) {
+		OnTranscript: func(_ smtpin.ConnInfo, tr *transcript.Transcript) {
 			env.mu.Lock()
 			env.transcripts = append(env.transcripts, tr.String())
 			env.mu.Unlock()

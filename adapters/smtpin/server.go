@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/posthaste/posthaste/domain/submission"
+	"github.com/posthaste/posthaste/domain/transcript"
 )
 
 // Submitter accepts a message (implemented by *submission.Handler).
@@ -48,7 +49,7 @@ type Config struct {
 	Clock         func() time.Time         // time.Now when nil
 
 	// OnTranscript, when set, receives every connection's redacted transcript after it closed.
-	OnTranscript func(ConnInfo, *submission.Transcript)
+	OnTranscript func(ConnInfo, *transcript.Transcript)
 }
 
 const (

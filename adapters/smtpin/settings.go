@@ -9,7 +9,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"github.com/posthaste/posthaste/domain/submission"
+	"github.com/posthaste/posthaste/domain/transcript"
 )
 
 // settings are the part of Config and MXConfig both servers have, checked, defaulted and
@@ -100,7 +100,7 @@ func (c settings) smtpServer(be smtp.Backend, log *slog.Logger) *smtp.Server {
 
 // listeners is the lifecycle of srv on the configured addresses; name is "smtp" or "mx" (in
 // errors and log lines); onClose receives every connection's transcript (nil: none).
-func (c settings) listeners(name string, srv *smtp.Server, log *slog.Logger, onClose func(ConnInfo, *submission.Transcript)) *listeners {
+func (c settings) listeners(name string, srv *smtp.Server, log *slog.Logger, onClose func(ConnInfo, *transcript.Transcript)) *listeners {
 	prefix := "smtpin: "
 	if name != "smtp" {
 		prefix += name + " "

@@ -6,8 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posthaste/posthaste/adapters/dnsresolver"
+	"github.com/posthaste/posthaste/adapters/dnsresolver/dnstest"
 	"github.com/posthaste/posthaste/adapters/smtpout"
-	"github.com/posthaste/posthaste/adapters/smtpout/dnszonetest"
 	"github.com/posthaste/posthaste/adapters/smtpout/smtpsinktest"
 	"github.com/posthaste/posthaste/domain/delivery"
 )
@@ -28,8 +29,8 @@ func BenchmarkDeliver(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			sink := smtpsinktest.New(b, smtpsinktest.Options{TLS: bc.tls})
-			zone := dnszonetest.New(b, "bench.example. 300 IN MX 10 mx.bench.example.", "mx.bench.example. 300 IN A 127.0.0.1")
-			res, _ := smtpout.NewDNSResolver(zone.Addr, time.Second)
+			zone := dnstest.New(b, "bench.example. 300 IN MX 10 mx.bench.example.", "mx.bench.example. 300 IN A 127.0.0.1")
+			res, _ := dnsresolver.New(zone.Addr, "", time.Second, dnsresolver.WithCache())
 			c, err := smtpout.New(smtpout.Config{Hostname: "out.test", Resolver: res, MXPort: sink.Port, ReturnPathDomain: rpDomain,
 				IdleTimeout: bc.idle, MaxIdlePerDestination: 10, Concurrency: delivery.ConcurrencyPolicy{Default: 10}, Logger: quietLogger()})
 			if err != nil {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"github.com/posthaste/posthaste/domain/bounce"
 	"github.com/posthaste/posthaste/domain/delivery"
 )
 
@@ -71,13 +73,15 @@ func (c *Client) IdleConnections() int { return c.pool.size() }
 // that does not exist a local 550 5.1.2, without any connection.
 func (c *Client) Deliver(ctx context.Context, m Message) (res delivery.AttemptResult) {
 	start := c.cfg.Now()
-	tr := newTranscript(c.cfg.Now)
+	tr := newRecorder(c.cfg.Now)
 	defer func() {
 		res.Duration = c.cfg.Now().Sub(start)
 		res.Transcript = tr.String()
-		c.cfg.Logger.Debug("smtpout: attempt ended", "message_id", m.ID, "mx_host", res.MXHost, "ip", res.IP,
-			"smtp_code", res.ReplyCode, "enhanced_code", res.EnhancedCode, "outcome", string(res.Outcome()),
-			"tls_version", res.TLSVersion, "duration_ms", res.Duration.Milliseconds())
+		if c.cfg.Logger.Enabled(ctx, slog.LevelDebug) { // the outcome costs a classification
+			c.cfg.Logger.Debug("smtpout: attempt ended", "message_id", m.ID, "mx_host", res.MXHost, "ip", res.IP,
+				"smtp_stage", string(res.Stage), "smtp_code", res.ReplyCode, "enhanced_code", res.EnhancedCode,
+				"outcome", string(res.Outcome()), "tls_version", res.TLSVersion, "duration_ms", res.Duration.Milliseconds())
+		}
 	}()
 	from := m.MailFrom
 	switch {
@@ -86,15 +90,15 @@ func (c *Client) Deliver(ctx context.Context, m Message) (res delivery.AttemptRe
 	case c.cfg.ReturnPathDomain != "":
 		rp, err := delivery.EncodeReturnPath(m.ID, c.cfg.ReturnPathDomain)
 		if err != nil {
-			tr.note("%v", err)
-			return delivery.AttemptResult{Local: true, Err: err}
+			tr.Note("%v", err)
+			return delivery.AttemptResult{Stage: bounce.StageResolve, Local: true, Err: err}
 		}
 		from = rp
 	}
 	at := strings.LastIndexByte(m.RcptTo, '@')
 	if at <= 0 || at == len(m.RcptTo)-1 || strings.ContainsAny(m.RcptTo, " <>\r\n") {
-		tr.note("bad recipient address %q", m.RcptTo)
-		return local(550, "5.1.3", fmt.Sprintf("bad recipient address syntax %q", m.RcptTo))
+		tr.Note("bad recipient address %q", m.RcptTo)
+		return local(bounce.StageResolve, 550, "5.1.3", fmt.Sprintf("bad recipient address syntax %q", m.RcptTo))
 	}
 	domain := strings.ToLower(strings.TrimSuffix(m.RcptTo[at+1:], "."))
 
@@ -113,45 +117,45 @@ func (c *Client) Deliver(ctx context.Context, m Message) (res delivery.AttemptRe
 		if ip, ok := addressLiteral(domain); ok {
 			// An address literal names the host itself: no MX lookup (RFC 5321 section 5.1).
 			targets = []target{{name: ip, port: port}}
-			tr.note("%s is an address literal: no MX lookup", domain)
+			tr.Note("%s is an address literal: no MX lookup", domain)
 		} else {
 			targets, err = mxTargets(ctx, c.cfg.Resolver, domain, port)
 		}
 		switch {
-		case errors.Is(err, ErrNullMX):
-			tr.note("%s publishes a null MX: it accepts no mail", domain)
-			return local(delivery.NullMXCode, delivery.NullMXStatus, fmt.Sprintf("recipient domain %s does not accept mail (null MX, RFC 7505)", domain))
-		case errors.Is(err, ErrNoSuchDomain):
-			tr.note("%s does not exist", domain)
-			return local(delivery.NoDomainCode, delivery.NoDomainStatus, fmt.Sprintf("recipient domain %s does not exist (NXDOMAIN)", domain))
+		case errors.Is(err, errNullMX):
+			tr.Note("%s publishes a null MX: it accepts no mail", domain)
+			return local(bounce.StageResolve, delivery.NullMXCode, delivery.NullMXStatus, fmt.Sprintf("recipient domain %s does not accept mail (null MX, RFC 7505)", domain))
+		case isNoSuchDomain(err):
+			tr.Note("%s does not exist", domain)
+			return local(bounce.StageResolve, delivery.NoDomainCode, delivery.NoDomainStatus, fmt.Sprintf("recipient domain %s does not exist (NXDOMAIN)", domain))
 		case err != nil:
-			tr.note("MX lookup failed: %v", err)
-			return delivery.AttemptResult{Local: true, Err: err}
+			tr.Note("MX lookup failed: %v", err)
+			return delivery.AttemptResult{Stage: bounce.StageResolve, Local: true, Err: err}
 		}
 		if !strings.HasPrefix(domain, "[") {
 			names := make([]string, len(targets))
 			for i, t := range targets {
 				names[i] = t.name
 			}
-			tr.note("MX for %s: %s", domain, strings.Join(names, ", "))
+			tr.Note("MX for %s: %s", domain, strings.Join(names, ", "))
 		}
 	}
 
-	res = delivery.AttemptResult{Local: true, Err: errors.New("smtpout: no host to try")}
+	res = delivery.AttemptResult{Stage: bounce.StageResolve, Local: true, Err: errors.New("smtpout: no host to try")}
 	tried := 0
 	for _, t := range targets {
 		addrs, err := c.addresses(ctx, t)
-		if t.implicit && (err == nil && len(addrs) == 0 || errors.Is(err, ErrNoSuchDomain)) {
+		if t.implicit && (err == nil && len(addrs) == 0 || isNoSuchDomain(err)) {
 			// No MX and no address: the domain cannot receive mail (RFC 5321 section 5.1).
-			tr.note("%s has neither MX nor A/AAAA records", domain)
-			return local(delivery.NoDomainCode, delivery.NoDomainStatus, fmt.Sprintf("recipient domain %s has no MX and no address record", domain))
+			tr.Note("%s has neither MX nor A/AAAA records", domain)
+			return local(bounce.StageResolve, delivery.NoDomainCode, delivery.NoDomainStatus, fmt.Sprintf("recipient domain %s has no MX and no address record", domain))
 		}
 		if err == nil && len(addrs) == 0 {
 			err = fmt.Errorf("smtpout: %s has no A or AAAA record", t.name)
 		}
 		if err != nil {
-			tr.note("%s: %v", t.name, err)
-			res = delivery.AttemptResult{MXHost: t.name, Local: true, Err: err}
+			tr.Note("%s: %v", t.name, err)
+			res = delivery.AttemptResult{MXHost: t.name, Stage: bounce.StageResolve, Local: true, Err: err}
 			continue
 		}
 		for _, a := range addrs {
@@ -169,15 +173,16 @@ func (c *Client) Deliver(ctx context.Context, m Message) (res delivery.AttemptRe
 	return res
 }
 
-func local(code int, enhanced, text string) delivery.AttemptResult {
-	return delivery.AttemptResult{Local: true, ReplyCode: code, EnhancedCode: enhanced, ReplyText: text}
+// local is a reply made up here, without asking a server (a null MX, an address it cannot take).
+func local(stage bounce.Stage, code int, enhanced, text string) delivery.AttemptResult {
+	return delivery.AttemptResult{Stage: stage, Local: true, ReplyCode: code, EnhancedCode: enhanced, ReplyText: text}
 }
 
 func (c *Client) addresses(ctx context.Context, t target) ([]string, error) {
 	if t.relay != nil || net.ParseIP(t.name) != nil {
 		return []string{t.name}, nil // the dialler resolves a relay's name itself
 	}
-	ips, err := c.cfg.Resolver.LookupIP(ctx, t.name)
+	ips, err := c.cfg.Resolver.HostAddresses(ctx, t.name)
 	if err != nil {
 		return nil, err
 	}
@@ -221,33 +226,33 @@ func (t target) destination() string {
 
 // tryAddr runs the attempt against one address. final is false when no mail transaction
 // took place (unreachable, session refused), so the next address may be tried.
-func (c *Client) tryAddr(ctx context.Context, t target, addr, from string, m Message, tr *transcript) (delivery.AttemptResult, bool) {
+func (c *Client) tryAddr(ctx context.Context, t target, addr, from string, m Message, tr *recorder) (delivery.AttemptResult, bool) {
 	dest := t.destination()
 	release, err := c.limiter.Acquire(ctx, dest)
 	if err != nil {
-		tr.note("%v", err)
-		return delivery.AttemptResult{MXHost: t.name, Local: true, Err: err}, true
+		tr.Note("%v", err)
+		return delivery.AttemptResult{MXHost: t.name, Stage: bounce.StageConnect, Local: true, Err: err}, true
 	}
 	defer release()
 	hostport := net.JoinHostPort(addr, strconv.Itoa(t.port))
 	key := dest + "|" + hostport
 	if s := c.pool.get(key); s != nil {
-		tr.note("reusing connection to %s (%s), open for %s", t.name, s.ip, c.cfg.Now().Sub(s.opened).Round(time.Millisecond))
-		res, st, reusable := c.transact(ctx, s, from, m, tr)
+		tr.Note("reusing connection to %s (%s), open for %s", t.name, s.ip, c.cfg.Now().Sub(s.opened).Round(time.Millisecond))
+		res, reusable := c.transact(ctx, s, from, m, tr)
 		// A pooled connection the server dropped (or is closing: 421) fails at MAIL, before
 		// anything was committed: retry once on a new connection.
-		if !(st == stageMail && (res.ReplyCode == 0 || res.ReplyCode == 421)) {
+		if !(res.Stage == bounce.StageMail && (res.ReplyCode == 0 || res.ReplyCode == 421)) {
 			c.finish(key, s, reusable)
 			return res, true
 		}
-		tr.note("reused connection failed before the transaction (%v); opening a new one", res.Err)
+		tr.Note("reused connection failed before the transaction (%v); opening a new one", res.Err)
 		s.closeNow()
 	}
 	s, res, ok := c.open(ctx, t, hostport, tr, !c.cfg.DisableSTARTTLS)
 	if !ok {
 		return res, false
 	}
-	res, _, reusable := c.transact(ctx, s, from, m, tr)
+	res, reusable := c.transact(ctx, s, from, m, tr)
 	c.finish(key, s, reusable)
 	return res, true
 }
@@ -321,20 +326,20 @@ func (g *greetedConn) Write(p []byte) (int, error) {
 // open connects to hostport and brings the session to the point where MAIL may be sent:
 // greeting, EHLO, STARTTLS when offered (and tryTLS), AUTH for relays with credentials. A
 // failed TLS handshake is recorded and the session reopened in clear on a new connection.
-func (c *Client) open(ctx context.Context, t target, hostport string, tr *transcript, tryTLS bool) (*session, delivery.AttemptResult, bool) {
+func (c *Client) open(ctx context.Context, t target, hostport string, tr *recorder, tryTLS bool) (*session, delivery.AttemptResult, bool) {
 	fail := func(r delivery.AttemptResult) (*session, delivery.AttemptResult, bool) {
 		if r.MXHost == "" {
 			r.MXHost = t.name
 		}
 		return nil, r, false
 	}
-	tr.note("connecting to %s (%s)", t.name, hostport)
+	tr.Note("connecting to %s (%s)", t.name, hostport)
 	d := net.Dialer{Timeout: c.cfg.ConnectTimeout}
 	raw, err := d.DialContext(ctx, "tcp", hostport)
 	if err != nil {
-		tr.note("connect failed: %v", err)
+		tr.Note("connect failed: %v", err)
 		host, _, _ := net.SplitHostPort(hostport)
-		return fail(delivery.AttemptResult{IP: host, Local: true, Err: fmt.Errorf("smtpout: connect %s: %w", hostport, err)})
+		return fail(delivery.AttemptResult{IP: host, Stage: bounce.StageConnect, Local: true, Err: fmt.Errorf("smtpout: connect %s: %w", hostport, err)})
 	}
 	// Cancelling ctx while the session is being set up closes the connection.
 	stop := context.AfterFunc(ctx, func() { _ = raw.Close() })
@@ -353,27 +358,27 @@ func (c *Client) open(ctx context.Context, t target, hostport string, tr *transc
 		tc := tls.Client(raw, c.tlsConfig(t))
 		_ = raw.SetDeadline(time.Now().Add(c.cfg.CommandTimeout))
 		if err := tc.HandshakeContext(ctx); err != nil {
-			tr.note("TLS handshake failed: %v", err)
-			return failConn(delivery.AttemptResult{Local: true, TLSError: err.Error(), Err: fmt.Errorf("smtpout: tls %s: %w", hostport, err)})
+			tr.Note("TLS handshake failed: %v", err)
+			return failConn(delivery.AttemptResult{Stage: bounce.StageConnect, Local: true, TLSError: err.Error(), Err: fmt.Errorf("smtpout: tls %s: %w", hostport, err)})
 		}
 		_ = raw.SetDeadline(time.Time{})
 		st := tc.ConnectionState()
 		s.tls = &st
-		tr.note("TLS established: %s %s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
+		tr.Note("TLS established: %s %s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
 		conn = tc
 	} else {
 		_ = raw.SetDeadline(time.Now().Add(c.cfg.CommandTimeout))
 		br := bufio.NewReader(raw)
 		code, lines, err := readReply(br)
 		for _, l := range lines {
-			tr.server(l)
+			tr.Server(l)
 		}
 		if err != nil {
-			tr.note("reading greeting: %v", err)
-			return failConn(delivery.AttemptResult{Local: true, Err: fmt.Errorf("smtpout: greeting from %s: %w", hostport, err)})
+			tr.Note("reading greeting: %v", err)
+			return failConn(delivery.AttemptResult{Stage: bounce.StageConnect, Local: true, Err: fmt.Errorf("smtpout: greeting from %s: %w", hostport, err)})
 		}
 		if code != 220 {
-			return failConn(replyResult(code, lines))
+			return failConn(replyResult(bounce.StageConnect, code, lines))
 		}
 		var ehlo []string // our EHLO's reply, when the session goes on in clear after it
 		if tryTLS {
@@ -383,7 +388,7 @@ func (c *Client) open(ctx context.Context, t target, hostport string, tr *transc
 			}
 			if r.TLSError != "" {
 				_ = raw.Close()
-				tr.note("STARTTLS handshake with %s failed: %s; retrying in clear on a new connection", t.name, r.TLSError)
+				tr.Note("STARTTLS handshake with %s failed: %s; retrying in clear on a new connection", t.name, r.TLSError)
 				s2, r2, ok2 := c.open(ctx, t, hostport, tr, false)
 				r2.TLSError = r.TLSError
 				if s2 != nil {
@@ -394,14 +399,14 @@ func (c *Client) open(ctx context.Context, t target, hostport string, tr *transc
 			if tc != nil {
 				st := tc.ConnectionState()
 				s.tls = &st
-				tr.note("TLS established: %s %s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
+				tr.Note("TLS established: %s %s", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
 				conn = tc
 			} else {
 				ehlo = ehloReply
 			}
 		}
 		if s.tls == nil && br.Buffered() > 0 {
-			return failConn(delivery.AttemptResult{Local: true, Err: fmt.Errorf("smtpout: %s sent data before our command", hostport)})
+			return failConn(delivery.AttemptResult{Stage: bounce.StageHello, Local: true, Err: fmt.Errorf("smtpout: %s sent data before our command", hostport)})
 		}
 		_ = raw.SetDeadline(time.Time{})
 		replay := "220 greeting already read\r\n"
@@ -421,24 +426,23 @@ func (c *Client) open(ctx context.Context, t target, hostport string, tr *transc
 	s.cl = cl
 	if err := cl.Hello(c.cfg.Hostname); err != nil {
 		tr.skipSrv, tr.skipCli = 0, 0
-		return failConn(errResult(err))
+		return failConn(errResult(bounce.StageHello, err))
 	}
 	tr.skipSrv, tr.skipCli = 0, 0
 	if r := t.relay; r != nil && r.Username != "" {
 		ip := net.ParseIP(s.ip)
 		if s.tls == nil && (ip == nil || !ip.IsLoopback()) {
-			tr.note("refusing to send AUTH to %s in clear", r.Addr())
-			res := delivery.AttemptResult{Local: true, Retryable: true, Err: fmt.Errorf("smtpout: relay %s: no TLS, refusing AUTH in clear", r.Addr())}
+			tr.Note("refusing to send AUTH to %s in clear", r.Addr())
+			res := delivery.AttemptResult{Stage: bounce.StageAuth, Local: true, Err: fmt.Errorf("smtpout: relay %s: no TLS, refusing AUTH in clear", r.Addr())}
 			_ = cl.Quit()
 			return failConn(res)
 		}
-		tr.mode = trAuth
+		tr.BeginAuth()
 		err := cl.Auth(sasl.NewPlainClient("", r.Username, r.Password))
-		tr.mode = trNormal
+		tr.EndAuth()
 		if err != nil {
-			res := errResult(err)
-			res.Retryable = true
-			return failConn(res)
+			// A failure of our AUTH is deferred whatever its code (bounce.StageAuth).
+			return failConn(errResult(bounce.StageAuth, err))
 		}
 	}
 	return s, delivery.AttemptResult{}, true
@@ -448,21 +452,21 @@ func (c *Client) open(ctx context.Context, t target, hostport string, tr *transc
 // connection (nil when TLS is not offered or refused: go on in clear, and ehlo is the EHLO
 // reply that still holds), or a result with TLSError set when the handshake failed (the
 // connection is then unusable). ok is false when the session cannot go on at all.
-func (c *Client) startTLS(ctx context.Context, t target, raw net.Conn, br *bufio.Reader, tr *transcript) (_ *tls.Conn, _ delivery.AttemptResult, ehlo []string, ok bool) {
+func (c *Client) startTLS(ctx context.Context, t target, raw net.Conn, br *bufio.Reader, tr *recorder) (_ *tls.Conn, _ delivery.AttemptResult, ehlo []string, ok bool) {
 	cmd := func(line string) (int, []string, error) {
-		tr.client(line)
+		tr.Client(line)
 		if _, err := io.WriteString(raw, line+"\r\n"); err != nil {
 			return 0, nil, err
 		}
 		code, lines, err := readReply(br)
 		for _, l := range lines {
-			tr.server(l)
+			tr.Server(l)
 		}
 		return code, lines, err
 	}
 	code, lines, err := cmd("EHLO " + c.cfg.Hostname)
 	if err != nil {
-		return nil, delivery.AttemptResult{Local: true, Err: fmt.Errorf("smtpout: ehlo: %w", err)}, nil, false
+		return nil, delivery.AttemptResult{Stage: bounce.StageHello, Local: true, Err: fmt.Errorf("smtpout: ehlo: %w", err)}, nil, false
 	}
 	if code != 250 {
 		return nil, delivery.AttemptResult{}, nil, true // the HELO fallback is go-smtp's
@@ -473,20 +477,20 @@ func (c *Client) startTLS(ctx context.Context, t target, raw net.Conn, br *bufio
 	ehloLines := lines
 	code, _, err = cmd("STARTTLS")
 	if err != nil {
-		return nil, delivery.AttemptResult{Local: true, Err: fmt.Errorf("smtpout: starttls: %w", err)}, nil, false
+		return nil, delivery.AttemptResult{Stage: bounce.StageHello, Local: true, Err: fmt.Errorf("smtpout: starttls: %w", err)}, nil, false
 	}
 	if code != 220 {
 		// A refused STARTTLS changes nothing (RFC 3207): the EHLO reply still holds.
-		tr.note("STARTTLS refused (%d); continuing in clear", code)
+		tr.Note("STARTTLS refused (%d); continuing in clear", code)
 		return nil, delivery.AttemptResult{}, ehloLines, true
 	}
 	if br.Buffered() > 0 {
 		// Bytes after the 220 would be read as if they came through TLS (CVE-2011-0411 style).
-		return nil, delivery.AttemptResult{Local: true, TLSError: "data injected after STARTTLS reply"}, nil, true
+		return nil, delivery.AttemptResult{Stage: bounce.StageHello, Local: true, TLSError: "data injected after STARTTLS reply"}, nil, true
 	}
 	tc := tls.Client(raw, c.tlsConfig(t))
 	if err := tc.HandshakeContext(ctx); err != nil {
-		return nil, delivery.AttemptResult{TLSError: err.Error()}, nil, true
+		return nil, delivery.AttemptResult{Stage: bounce.StageHello, TLSError: err.Error()}, nil, true
 	}
 	return tc, delivery.AttemptResult{}, nil, true
 }
@@ -515,24 +519,15 @@ func (c *Client) tlsConfig(t target) *tls.Config {
 	return cfg
 }
 
-type stage int
-
-const (
-	stageMail stage = iota
-	stageRcpt
-	stageData
-	stageDone
-)
-
-// transact runs MAIL, RCPT, DATA on an open session. reusable says whether the session may
-// carry another transaction.
-func (c *Client) transact(ctx context.Context, s *session, from string, m Message, tr *transcript) (delivery.AttemptResult, stage, bool) {
+// transact runs MAIL, RCPT, DATA on an open session; the result's Stage says how far it got.
+// reusable says whether the session may carry another transaction.
+func (c *Client) transact(ctx context.Context, s *session, from string, m Message, tr *recorder) (delivery.AttemptResult, bool) {
 	s.cl.DebugWriter = tr
 	// Cancelling ctx aborts the transaction by closing the connection (go-smtp's commands
 	// only know deadlines).
 	stop := context.AfterFunc(ctx, func() { _ = s.conn.Close() })
 	var res delivery.AttemptResult
-	done := func(r delivery.AttemptResult, st stage, reusable bool) (delivery.AttemptResult, stage, bool) {
+	done := func(r delivery.AttemptResult, reusable bool) (delivery.AttemptResult, bool) {
 		if !stop() {
 			reusable = false
 			if r.Err != nil {
@@ -540,63 +535,65 @@ func (c *Client) transact(ctx context.Context, s *session, from string, m Messag
 			}
 		}
 		s.fill(&r)
-		if reusable && st < stageDone {
+		// A transaction the server refused part way is reset; one refused here before MAIL
+		// was sent, or ended after the final dot, has nothing to reset.
+		if reusable && r.Stage != bounce.StageDataEnd && !r.Local {
 			if err := s.cl.Reset(); err != nil {
 				reusable = false
 			}
 		}
-		return r, st, reusable
+		return r, reusable
 	}
 	opts := &smtp.MailOptions{Size: int64(len(m.Data))}
 	if !isASCII(from) || !isASCII(m.RcptTo) {
 		if ok, _ := s.cl.Extension("SMTPUTF8"); !ok {
-			tr.note("the address needs SMTPUTF8, which %s does not offer", s.host)
-			r := local(553, "5.6.7", "non-ASCII address and the receiving server does not support SMTPUTF8")
-			return done(r, stageDone, true)
+			tr.Note("the address needs SMTPUTF8, which %s does not offer", s.host)
+			r := local(bounce.StageMail, 553, "5.6.7", "non-ASCII address and the receiving server does not support SMTPUTF8")
+			return done(r, true)
 		}
 		opts.UTF8 = true
 	}
 	if err := s.cl.Mail(from, opts); err != nil {
-		return done(errResult(err), stageMail, isSMTP(err))
+		return done(errResult(bounce.StageMail, err), isSMTP(err))
 	}
 	if err := s.cl.Rcpt(m.RcptTo, nil); err != nil {
-		return done(errResult(err), stageRcpt, isSMTP(err))
+		return done(errResult(bounce.StageRcpt, err), isSMTP(err))
 	}
 	w, err := s.cl.Data()
 	if err != nil {
-		return done(errResult(err), stageData, isSMTP(err))
+		return done(errResult(bounce.StageData, err), isSMTP(err))
 	}
-	tr.mode = trData
+	tr.startContent()
 	_, werr := w.Write(m.Data)
 	var resp *smtp.DataResponse
 	if werr == nil {
 		resp, err = w.CloseWithResponse()
 	}
-	tr.mode = trNormal
-	tr.buf = tr.buf[:0]
-	tr.client(fmt.Sprintf("<message content, %d bytes>", len(m.Data)))
-	tr.client(".")
+	tr.endContent()
+	tr.Client(fmt.Sprintf("<message content, %d bytes>", len(m.Data)))
+	tr.Client(".")
 	if werr != nil {
-		tr.note("sending the message failed: %v", werr)
-		return done(delivery.AttemptResult{Err: fmt.Errorf("smtpout: data: %w", werr)}, stageDone, false)
+		tr.Note("sending the message failed: %v", werr)
+		return done(delivery.AttemptResult{Stage: bounce.StageDataEnd, Err: fmt.Errorf("smtpout: data: %w", werr)}, false)
 	}
 	if err != nil {
 		var se *smtp.SMTPError
 		if errors.As(err, &se) {
-			tr.server(fmt.Sprintf("%d %s", se.Code, strings.ReplaceAll(se.Error(), "\n", " ")))
+			tr.Server(fmt.Sprintf("%d %s", se.Code, strings.ReplaceAll(se.Error(), "\n", " ")))
 		} else {
-			tr.note("no reply after the message (it may have been delivered): %v", err)
+			tr.Note("no reply after the message (it may have been delivered): %v", err)
 		}
-		return done(errResult(err), stageDone, isSMTP(err))
+		return done(errResult(bounce.StageDataEnd, err), isSMTP(err))
 	}
+	res.Stage = bounce.StageDataEnd
 	res.ReplyCode = 250
 	res.EnhancedCode, res.ReplyText = splitEnhanced(strings.ReplaceAll(resp.StatusText, "\n", " "))
 	line := "250 "
 	if res.EnhancedCode != "" {
 		line += res.EnhancedCode + " "
 	}
-	tr.server(line + res.ReplyText)
-	return done(res, stageDone, true)
+	tr.Server(line + res.ReplyText)
+	return done(res, true)
 }
 
 func isSMTP(err error) bool {
@@ -604,22 +601,22 @@ func isSMTP(err error) bool {
 	return errors.As(err, &se)
 }
 
-// errResult turns a go-smtp error into a result: the reply when the server sent one, else a
-// network error (ReplyCode 0).
-func errResult(err error) delivery.AttemptResult {
+// errResult turns a go-smtp error at stage into a result: the reply when the server sent one,
+// else a network error (ReplyCode 0).
+func errResult(stage bounce.Stage, err error) delivery.AttemptResult {
 	var se *smtp.SMTPError
 	if errors.As(err, &se) {
-		r := delivery.AttemptResult{ReplyCode: se.Code, ReplyText: strings.ReplaceAll(se.Message, "\n", " ")}
+		r := delivery.AttemptResult{Stage: stage, ReplyCode: se.Code, ReplyText: strings.ReplaceAll(se.Message, "\n", " ")}
 		if ec := se.EnhancedCode; ec != (smtp.EnhancedCode{}) && ec != smtp.NoEnhancedCode {
 			r.EnhancedCode = fmt.Sprintf("%d.%d.%d", ec[0], ec[1], ec[2])
 		}
 		return r
 	}
-	return delivery.AttemptResult{Err: err}
+	return delivery.AttemptResult{Stage: stage, Err: err}
 }
 
-// replyResult turns raw reply lines ("554-..." / "554 ...") into a result.
-func replyResult(code int, lines []string) delivery.AttemptResult {
+// replyResult turns raw reply lines ("554-..." / "554 ...") at stage into a result.
+func replyResult(stage bounce.Stage, code int, lines []string) delivery.AttemptResult {
 	var parts []string
 	for _, l := range lines {
 		if len(l) > 4 {
@@ -627,7 +624,7 @@ func replyResult(code int, lines []string) delivery.AttemptResult {
 		}
 	}
 	enh, text := splitEnhanced(strings.Join(parts, " "))
-	return delivery.AttemptResult{ReplyCode: code, EnhancedCode: enh, ReplyText: text}
+	return delivery.AttemptResult{Stage: stage, ReplyCode: code, EnhancedCode: enh, ReplyText: text}
 }
 
 // splitEnhanced splits "2.0.0 Ok" into ("2.0.0", "Ok").

@@ -15,8 +15,9 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/posthaste/posthaste/adapters/dnsresolver"
+	"github.com/posthaste/posthaste/adapters/dnsresolver/dnstest"
 	"github.com/posthaste/posthaste/adapters/smtpout"
-	"github.com/posthaste/posthaste/adapters/smtpout/dnszonetest"
 	"github.com/posthaste/posthaste/adapters/smtpout/smtpsinktest"
 	"github.com/posthaste/posthaste/domain/bounce"
 	"github.com/posthaste/posthaste/domain/delivery"
@@ -27,18 +28,12 @@ const rpDomain = "rp.example.net"
 
 var pinned = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 
-// realClassifier wires domain/bounce into the delivery port, as the integrator will.
-var realClassifier = delivery.ClassifierFunc(func(code int, enh, text string) delivery.Classification {
-	c := bounce.ClassifyReply(code, enh, text)
-	return delivery.Classification{Reason: string(c.Reason), Class: string(c.Class), Status: c.Status, Permanent: c.Permanent}
-})
-
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // mxClient returns a client resolving through the zone server, with MX port = the sink's.
-func mxClient(t *testing.T, zone *dnszonetest.Server, sink *smtpsinktest.Sink, mod func(*smtpout.Config)) *smtpout.Client {
+func mxClient(t *testing.T, zone *dnstest.Server, sink *smtpsinktest.Sink, mod func(*smtpout.Config)) *smtpout.Client {
 	t.Helper()
-	res, err := smtpout.NewDNSResolver(zone.Addr, 2*time.Second)
+	res, err := dnsresolver.New(zone.Addr, "", 2*time.Second, dnsresolver.WithCache())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +61,7 @@ func testMessage(id, rcpt string) smtpout.Message {
 
 func decide(t *testing.T, attempt int, r delivery.AttemptResult) delivery.Decision {
 	t.Helper()
-	d, err := delivery.NewDecider(delivery.DefaultRetryPolicy(), realClassifier)
+	d, err := delivery.NewDecider(delivery.DefaultRetryPolicy())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +74,7 @@ func decide(t *testing.T, attempt int, r delivery.AttemptResult) delivery.Decisi
 
 func TestDeliverToMXWithSTARTTLS(t *testing.T) {
 	sink := smtpsinktest.New(t, smtpsinktest.Options{TLS: smtpsinktest.StartTLS})
-	zone := dnszonetest.New(t,
+	zone := dnstest.New(t,
 		"example.com. 300 IN MX 20 mx2.example.com.", // listed first, preferred last
 		"example.com. 300 IN MX 10 mx1.example.com.",
 		"mx1.example.com. 300 IN A 127.0.0.2", // nothing listens there: connection refused
@@ -132,7 +127,7 @@ func TestDeliverToMXWithSTARTTLS(t *testing.T) {
 
 func TestAddressLiteralIsDeliveredWithoutMXLookup(t *testing.T) {
 	sink := smtpsinktest.New(t, smtpsinktest.Options{})
-	zone := dnszonetest.New(t) // no records at all: a lookup of the literal would fail
+	zone := dnstest.New(t) // no records at all: a lookup of the literal would fail
 	c := mxClient(t, zone, sink, nil)
 	res := c.Deliver(context.Background(), testMessage("0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c", "rcpt@[127.0.0.1]"))
 	if res.Outcome() != delivery.Delivered || res.IP != "127.0.0.1" {
@@ -152,7 +147,7 @@ func TestAddressLiteralIsDeliveredWithoutMXLookup(t *testing.T) {
 
 func TestImplicitMX(t *testing.T) {
 	sink := smtpsinktest.New(t, smtpsinktest.Options{})
-	zone := dnszonetest.New(t, "implicit.example. 300 IN A 127.0.0.1")
+	zone := dnstest.New(t, "implicit.example. 300 IN A 127.0.0.1")
 	c := mxClient(t, zone, sink, nil)
 	res := c.Deliver(context.Background(), testMessage("m1", "who@implicit.example"))
 	if res.Outcome() != delivery.Delivered || res.MXHost != "implicit.example" || res.TLSVersion != "" {
@@ -162,7 +157,7 @@ func TestImplicitMX(t *testing.T) {
 
 func TestNullMXIsPermanentWithoutConnection(t *testing.T) {
 	sink := smtpsinktest.New(t, smtpsinktest.Options{})
-	zone := dnszonetest.New(t, "nomail.example. 300 IN MX 0 .", "nomail.example. 300 IN A 127.0.0.1")
+	zone := dnstest.New(t, "nomail.example. 300 IN MX 0 .", "nomail.example. 300 IN A 127.0.0.1")
 	c := mxClient(t, zone, sink, nil)
 	res := c.Deliver(context.Background(), testMessage("m1", "x@nomail.example"))
 	if res.ReplyCode != 556 || res.EnhancedCode != "5.1.10" || !res.Local || res.Outcome() != delivery.Bounced {
@@ -184,7 +179,7 @@ func TestNullMXIsPermanentWithoutConnection(t *testing.T) {
 }
 
 func TestDNSFailureDefers(t *testing.T) {
-	res, err := smtpout.NewDNSResolver("127.0.0.1:1", 200*time.Millisecond) // nothing answers
+	res, err := dnsresolver.New("127.0.0.1:1", "", 200*time.Millisecond, dnsresolver.WithCache()) // nothing answers
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +198,7 @@ func TestGreylistedThenDelivered(t *testing.T) {
 	sink := smtpsinktest.New(t, smtpsinktest.Options{
 		Rcpt: smtpsinktest.FailFirst(1, smtpsinktest.Reply(451, "4.7.1", "Greylisted, please try again in 300 seconds")),
 	})
-	zone := dnszonetest.New(t, "grey.example. 300 IN MX 10 mx.grey.example.", "mx.grey.example. 300 IN A 127.0.0.1")
+	zone := dnstest.New(t, "grey.example. 300 IN MX 10 mx.grey.example.", "mx.grey.example. 300 IN A 127.0.0.1")
 	c := mxClient(t, zone, sink, nil)
 	res := c.Deliver(context.Background(), testMessage("m1", "a@grey.example"))
 	if res.ReplyCode != 451 || res.EnhancedCode != "4.7.1" || res.Outcome() != delivery.Deferred {
@@ -230,7 +225,7 @@ func TestPlain451FollowsTheSchedule(t *testing.T) {
 	sink := smtpsinktest.New(t, smtpsinktest.Options{Data: func([]string, int) *smtp.SMTPError {
 		return smtpsinktest.Reply(451, "4.3.0", "temporary local problem")
 	}})
-	zone := dnszonetest.New(t, "d.example. 300 IN A 127.0.0.1")
+	zone := dnstest.New(t, "d.example. 300 IN A 127.0.0.1")
 	c := mxClient(t, zone, sink, nil)
 	res := c.Deliver(context.Background(), testMessage("m1", "a@d.example"))
 	dec := decide(t, 4, res)
@@ -246,7 +241,7 @@ func TestRejectedIsPermanent(t *testing.T) {
 	sink := smtpsinktest.New(t, smtpsinktest.Options{
 		Rcpt: smtpsinktest.Always(smtpsinktest.Reply(550, "5.1.1", "no such user here")),
 	})
-	zone := dnszonetest.New(t, "d.example. 300 IN MX 5 mx.d.example.", "mx.d.example. 300 IN A 127.0.0.1")
+	zone := dnstest.New(t, "d.example. 300 IN MX 5 mx.d.example.", "mx.d.example. 300 IN A 127.0.0.1")
 	c := mxClient(t, zone, sink, nil)
 	res := c.Deliver(context.Background(), testMessage("m1", "gone@d.example"))
 	if res.ReplyCode != 550 || res.EnhancedCode != "5.1.1" || res.ReplyText != "no such user here" || res.Outcome() != delivery.Bounced {
@@ -271,7 +266,7 @@ func TestRejectedIsPermanent(t *testing.T) {
 
 func TestBrokenSTARTTLSRetriesInClear(t *testing.T) {
 	sink := smtpsinktest.New(t, smtpsinktest.Options{TLS: smtpsinktest.BrokenTLS})
-	zone := dnszonetest.New(t, "tls.example. 300 IN MX 10 mx.tls.example.", "mx.tls.example. 300 IN A 127.0.0.1")
+	zone := dnstest.New(t, "tls.example. 300 IN MX 10 mx.tls.example.", "mx.tls.example. 300 IN A 127.0.0.1")
 	c := mxClient(t, zone, sink, nil)
 	res := c.Deliver(context.Background(), testMessage("m1", "a@tls.example"))
 	if res.Outcome() != delivery.Delivered {
@@ -343,7 +338,7 @@ func TestRelayAuthRefusedDefers(t *testing.T) {
 
 func TestConnectionReuseAndIdleTimeout(t *testing.T) {
 	sink := smtpsinktest.New(t, smtpsinktest.Options{TLS: smtpsinktest.StartTLS})
-	zone := dnszonetest.New(t, "r.example. 300 IN MX 10 mx.r.example.", "mx.r.example. 300 IN A 127.0.0.1")
+	zone := dnstest.New(t, "r.example. 300 IN MX 10 mx.r.example.", "mx.r.example. 300 IN A 127.0.0.1")
 	c := mxClient(t, zone, sink, func(cfg *smtpout.Config) { cfg.IdleTimeout = 300 * time.Millisecond })
 	for i := range 3 {
 		res := c.Deliver(context.Background(), testMessage(fmt.Sprintf("m%d", i), fmt.Sprintf("r%d@r.example", i)))
@@ -383,7 +378,7 @@ func TestPerDestinationConcurrencyLimit(t *testing.T) {
 		active.Add(-1)
 		return nil
 	}})
-	zone := dnszonetest.New(t, "c.example. 300 IN MX 10 mx.c.example.", "mx.c.example. 300 IN A 127.0.0.1")
+	zone := dnstest.New(t, "c.example. 300 IN MX 10 mx.c.example.", "mx.c.example. 300 IN A 127.0.0.1")
 	c := mxClient(t, zone, sink, func(cfg *smtpout.Config) {
 		cfg.Concurrency = delivery.ConcurrencyPolicy{Default: 8, PerDestination: map[string]int{"mx.c.example": 2}}
 	})
@@ -431,7 +426,7 @@ func TestConfigValidation(t *testing.T) {
 
 func TestPooledConnectionDroppedByServerIsReplaced(t *testing.T) {
 	sink := smtpsinktest.New(t, smtpsinktest.Options{ReadTimeout: 150 * time.Millisecond})
-	zone := dnszonetest.New(t, "p.example. 300 IN A 127.0.0.1")
+	zone := dnstest.New(t, "p.example. 300 IN A 127.0.0.1")
 	c := mxClient(t, zone, sink, func(cfg *smtpout.Config) { cfg.IdleTimeout = time.Minute })
 	if res := c.Deliver(context.Background(), testMessage("m1", "a@p.example")); res.Outcome() != delivery.Delivered {
 		t.Fatalf("first: %+v", res)
@@ -456,7 +451,7 @@ func TestCancelledContextAbortsTheAttempt(t *testing.T) {
 		}
 		return nil
 	}})
-	zone := dnszonetest.New(t, "slow.example. 300 IN A 127.0.0.1")
+	zone := dnstest.New(t, "slow.example. 300 IN A 127.0.0.1")
 	c := mxClient(t, zone, sink, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
@@ -472,7 +467,7 @@ func TestCancelledContextAbortsTheAttempt(t *testing.T) {
 
 func TestNullSenderForReports(t *testing.T) {
 	sink := smtpsinktest.New(t, smtpsinktest.Options{})
-	zone := dnszonetest.New(t, "n.example. 300 IN A 127.0.0.1")
+	zone := dnstest.New(t, "n.example. 300 IN A 127.0.0.1")
 	c := mxClient(t, zone, sink, nil) // ReturnPathDomain is set
 	m := testMessage("m1", "a@n.example")
 	m.NullSender = true
@@ -486,7 +481,7 @@ func TestNullSenderForReports(t *testing.T) {
 
 func TestDomainWithoutMXOrAddressBounces(t *testing.T) {
 	sink := smtpsinktest.New(t, smtpsinktest.Options{})
-	zone := dnszonetest.New(t, "txtonly.example. 300 IN TXT \"v=spf1 -all\"",
+	zone := dnstest.New(t, "txtonly.example. 300 IN TXT \"v=spf1 -all\"",
 		"deadmx.example. 300 IN MX 10 gone.deadmx.example.") // an MX host that does not resolve
 	c := mxClient(t, zone, sink, nil)
 	res := c.Deliver(context.Background(), testMessage("m1", "a@txtonly.example"))
@@ -496,5 +491,44 @@ func TestDomainWithoutMXOrAddressBounces(t *testing.T) {
 	res = c.Deliver(context.Background(), testMessage("m2", "a@deadmx.example"))
 	if res.Outcome() != delivery.Deferred || res.MXHost != "gone.deadmx.example" || sink.Sessions() != 0 {
 		t.Fatalf("unresolvable MX host must defer: %+v\n%s", res, res.Transcript)
+	}
+}
+
+// Every result names the stage it ended at, and the one classifier reads it: a 552 to RCPT is
+// temporary (RFC 5321 section 4.5.3.1.10), the same 552 after the final dot a bounce.
+func TestStageReportedAnd552ToRcptDefers(t *testing.T) {
+	sink := smtpsinktest.New(t, smtpsinktest.Options{
+		Rcpt: func(rcpt string, _ int) *smtp.SMTPError {
+			if strings.HasPrefix(rcpt, "many@") {
+				return smtpsinktest.Reply(552, "5.5.3", "Too many recipients")
+			}
+			return nil
+		},
+		Data: func(to []string, _ int) *smtp.SMTPError {
+			if strings.HasPrefix(to[0], "full@") {
+				return smtpsinktest.Reply(552, "5.2.2", "Mailbox full")
+			}
+			return nil
+		},
+	})
+	zone := dnstest.New(t, "s.example. 300 IN MX 10 mx.s.example.", "mx.s.example. 300 IN A 127.0.0.1", "nomail.example. 300 IN MX 0 .")
+	c := mxClient(t, zone, sink, nil)
+	ctx := context.Background()
+	res := c.Deliver(ctx, testMessage("m1", "many@s.example"))
+	if res.Stage != bounce.StageRcpt || res.ReplyCode != 552 || res.Outcome() != delivery.Deferred {
+		t.Fatalf("552 to RCPT: %+v", res)
+	}
+	if dec := decide(t, 1, res); dec.Outcome != delivery.Deferred || dec.Events[1].EventType() != "message.deferred" {
+		t.Fatalf("552 to RCPT decision %+v", dec)
+	}
+	res = c.Deliver(ctx, testMessage("m2", "full@s.example"))
+	if res.Stage != bounce.StageDataEnd || res.ReplyCode != 552 || res.Outcome() != delivery.Bounced {
+		t.Fatalf("552 after the final dot: %+v", res)
+	}
+	if res = c.Deliver(ctx, testMessage("m3", "ok@s.example")); res.Stage != bounce.StageDataEnd || res.Outcome() != delivery.Delivered {
+		t.Fatalf("delivered: %+v", res)
+	}
+	if res = c.Deliver(ctx, testMessage("m4", "x@nomail.example")); res.Stage != bounce.StageResolve || res.Outcome() != delivery.Bounced {
+		t.Fatalf("null MX: %+v", res)
 	}
 }

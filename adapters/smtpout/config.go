@@ -1,5 +1,5 @@
 // Package smtpout delivers messages to remote mail servers over SMTP with emersion/go-smtp's
-// client: MX lookup through a configurable DNS server (miekg/dns), implicit MX and null MX
+// client: MX lookup through its Resolver port (adapters/dnsresolver), implicit MX and null MX
 // (RFC 7505), or smart hosts; opportunistic STARTTLS with a clear-text retry when the
 // handshake fails; connection reuse per destination with an idle timeout; a per-destination
 // concurrency limit; a VERP return path per message; and a transcript of every attempt with
@@ -123,7 +123,8 @@ type Config struct {
 	// Relays (POSTHASTE_SMTP_RELAYS, see ParseRelays), when set, receive every message in
 	// order of preference (the next is tried when one cannot be reached); no MX lookup is done.
 	Relays []Relay
-	// Resolver is required for MX delivery (no Relays): NewDNSResolver(POSTHASTE_DNS_RESOLVER).
+	// Resolver is required for MX delivery (no Relays): adapters/dnsresolver asking
+	// POSTHASTE_DNS_RESOLVER, with its cache.
 	Resolver Resolver
 	// MXPort is FOR TESTS ONLY: the port dialled on MX hosts instead of 25, so that a test can
 	// put a sink on 127.0.0.1:<random> behind a local DNS server. 0 means 25.

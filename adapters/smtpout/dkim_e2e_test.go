@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/posthaste/posthaste/adapters/dkimsign"
+	"github.com/posthaste/posthaste/adapters/dnsresolver/dnstest"
 	"github.com/posthaste/posthaste/adapters/smtpout"
-	"github.com/posthaste/posthaste/adapters/smtpout/dnszonetest"
 	"github.com/posthaste/posthaste/adapters/smtpout/smtpsinktest"
 	"github.com/posthaste/posthaste/domain/delivery"
 )
@@ -82,7 +82,7 @@ func TestSignedMessageVerifiesAtTheSink(t *testing.T) {
 	keys := "rsa1._domainkey.example.org " + rrec + "\ned1._domainkey.example.org " + erec + "\n"
 
 	mxSink := smtpsinktest.New(t, smtpsinktest.Options{TLS: smtpsinktest.StartTLS})
-	zone := dnszonetest.New(t, "mx.example. 300 IN MX 10 in.mx.example.", "in.mx.example. 300 IN A 127.0.0.1")
+	zone := dnstest.New(t, "mx.example. 300 IN MX 10 in.mx.example.", "in.mx.example. 300 IN A 127.0.0.1")
 	mx := mxClient(t, zone, mxSink, nil)
 	if res := mx.Deliver(context.Background(), smtpout.Message{ID: "msg-a", RcptTo: "a@mx.example", Data: signed}); res.Outcome() != delivery.Delivered {
 		t.Fatalf("mx delivery %+v\n%s", res, res.Transcript)

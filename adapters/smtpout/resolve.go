@@ -5,196 +5,31 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"sort"
-	"strings"
-	"sync"
-	"time"
-
-	"github.com/miekg/dns"
 )
 
-// ErrNoSuchDomain is wrapped by Resolver errors for a name that does not exist (NXDOMAIN).
-var ErrNoSuchDomain = errors.New("no such domain")
-
-// Resolver is the DNS port of the client.
+// Resolver is the DNS port of the client, implemented by adapters/dnsresolver (cmd/posthaste
+// wires it with its cache).
 //
-// Contract: LookupMX returns the MX records of a domain in any order (a null MX is
-// Host "." with Pref 0), an empty list when the domain exists without MX, and an error
-// wrapping ErrNoSuchDomain when the domain does not exist; any other error is temporary.
-// LookupIP returns the A and AAAA addresses of a host (empty when it has none) with the same
-// error rules.
+// Contract: MailExchangers returns the MX records of a domain in any order (a null MX is
+// Host "." with Pref 0), none and a nil error when the domain exists without MX records, and
+// a *net.DNSError with IsNotFound when the domain does not exist (NXDOMAIN); any other error
+// is temporary. HostAddresses returns the A and AAAA addresses of a host (none when it has
+// none) with the same error rules. Both are safe for concurrent use.
 type Resolver interface {
-	LookupMX(ctx context.Context, domain string) ([]*net.MX, error)
-	LookupIP(ctx context.Context, host string) ([]net.IP, error)
+	MailExchangers(ctx context.Context, domain string) ([]*net.MX, error)
+	HostAddresses(ctx context.Context, host string) ([]netip.Addr, error)
 }
 
-// DNSResolver asks one DNS server (POSTHASTE_DNS_RESOLVER) with miekg/dns, over UDP with a
-// TCP retry on truncation. Answers are cached for their TTL (at most MaxCacheTTL; a missing
-// name for NegativeCacheTTL), so that a burst of mail to one domain costs one lookup. It is
-// safe for concurrent use.
-type DNSResolver struct {
-	server  string
-	timeout time.Duration
-	now     func() time.Time
-
-	mu    sync.Mutex
-	cache map[string]cached
+// isNoSuchDomain reports whether err says the name does not exist (NXDOMAIN).
+func isNoSuchDomain(err error) bool {
+	var de *net.DNSError
+	return errors.As(err, &de) && de.IsNotFound
 }
 
-type cached struct {
-	rrs     []dns.RR
-	err     error
-	expires time.Time
-}
-
-// Cache bounds.
-const (
-	MaxCacheTTL      = 10 * time.Minute
-	NegativeCacheTTL = 30 * time.Second
-	maxCacheEntries  = 10000
-)
-
-// NewDNSResolver returns a resolver asking server ("host:port"); "" means the first
-// nameserver of /etc/resolv.conf.
-func NewDNSResolver(server string, timeout time.Duration) (*DNSResolver, error) {
-	if server == "" {
-		cc, err := dns.ClientConfigFromFile("/etc/resolv.conf")
-		if err != nil || len(cc.Servers) == 0 {
-			return nil, fmt.Errorf("smtpout: dns resolver: no server given and none in /etc/resolv.conf: %v", err)
-		}
-		server = net.JoinHostPort(cc.Servers[0], cc.Port)
-	}
-	if _, _, err := net.SplitHostPort(server); err != nil {
-		return nil, fmt.Errorf("smtpout: dns resolver %q: want host:port: %w", server, err)
-	}
-	if timeout <= 0 {
-		timeout = 5 * time.Second
-	}
-	return &DNSResolver{server: server, timeout: timeout, now: time.Now, cache: map[string]cached{}}, nil
-}
-
-// SetClock replaces the clock of the cache (tests).
-func (r *DNSResolver) SetClock(now func() time.Time) { r.now = now }
-
-func (r *DNSResolver) query(ctx context.Context, name string, qtype uint16) ([]dns.RR, error) {
-	key := strings.ToLower(dns.Fqdn(name)) + " " + dns.TypeToString[qtype]
-	now := r.now()
-	r.mu.Lock()
-	if c, ok := r.cache[key]; ok && now.Before(c.expires) {
-		r.mu.Unlock()
-		return c.rrs, c.err
-	}
-	r.mu.Unlock()
-	rrs, err := r.exchange(ctx, name, qtype)
-	var ttl time.Duration
-	switch {
-	case err == nil:
-		ttl = MaxCacheTTL
-		for _, rr := range rrs {
-			ttl = min(ttl, time.Duration(rr.Header().Ttl)*time.Second)
-		}
-	case errors.Is(err, ErrNoSuchDomain):
-		ttl = NegativeCacheTTL
-	}
-	if ttl > 0 {
-		r.mu.Lock()
-		if len(r.cache) >= maxCacheEntries {
-			for k, c := range r.cache {
-				if !now.Before(c.expires) {
-					delete(r.cache, k)
-				}
-			}
-			if len(r.cache) >= maxCacheEntries {
-				r.cache = map[string]cached{}
-			}
-		}
-		r.cache[key] = cached{rrs: rrs, err: err, expires: now.Add(ttl)}
-		r.mu.Unlock()
-	}
-	return rrs, err
-}
-
-func (r *DNSResolver) exchange(ctx context.Context, name string, qtype uint16) ([]dns.RR, error) {
-	m := new(dns.Msg)
-	m.SetQuestion(dns.Fqdn(name), qtype)
-	m.RecursionDesired = true
-	m.SetEdns0(1232, false)
-	c := &dns.Client{Net: "udp", Timeout: r.timeout}
-	in, _, err := c.ExchangeContext(ctx, m, r.server)
-	if err == nil && in.Truncated {
-		c.Net = "tcp"
-		in, _, err = c.ExchangeContext(ctx, m, r.server)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("smtpout: dns %s %s: %w", dns.TypeToString[qtype], name, err)
-	}
-	switch in.Rcode {
-	case dns.RcodeSuccess:
-		return in.Answer, nil
-	case dns.RcodeNameError:
-		return nil, fmt.Errorf("smtpout: dns %s %s: %w", dns.TypeToString[qtype], name, ErrNoSuchDomain)
-	default:
-		return nil, fmt.Errorf("smtpout: dns %s %s: server answered %s", dns.TypeToString[qtype], name, dns.RcodeToString[in.Rcode])
-	}
-}
-
-// LookupMX implements Resolver.
-func (r *DNSResolver) LookupMX(ctx context.Context, domain string) ([]*net.MX, error) {
-	rrs, err := r.query(ctx, domain, dns.TypeMX)
-	if err != nil {
-		return nil, err
-	}
-	var out []*net.MX
-	for _, rr := range rrs {
-		if mx, ok := rr.(*dns.MX); ok {
-			host := mx.Mx
-			if host != "." {
-				host = strings.TrimSuffix(host, ".")
-			}
-			out = append(out, &net.MX{Host: host, Pref: mx.Preference})
-		}
-	}
-	return out, nil
-}
-
-// LookupIP implements Resolver: A then AAAA. A missing name in one of the two answers is
-// only ErrNoSuchDomain when both say so.
-func (r *DNSResolver) LookupIP(ctx context.Context, host string) ([]net.IP, error) {
-	var ips []net.IP
-	var errs []error
-	nx := 0
-	for _, t := range []uint16{dns.TypeA, dns.TypeAAAA} {
-		rrs, err := r.query(ctx, host, t)
-		if err != nil {
-			if errors.Is(err, ErrNoSuchDomain) {
-				nx++
-			}
-			errs = append(errs, err)
-			continue
-		}
-		for _, rr := range rrs {
-			switch v := rr.(type) {
-			case *dns.A:
-				ips = append(ips, v.A)
-			case *dns.AAAA:
-				ips = append(ips, v.AAAA)
-			}
-		}
-	}
-	if len(ips) > 0 {
-		return ips, nil
-	}
-	if nx == 2 {
-		return nil, errs[0]
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return nil, nil
-}
-
-// ErrNullMX is returned by route for a domain publishing a null MX (RFC 7505).
-var ErrNullMX = errors.New("domain accepts no mail (null MX)")
+// errNullMX is mxTargets' error for a domain publishing a null MX (RFC 7505).
+var errNullMX = errors.New("domain accepts no mail (null MX)")
 
 // target is one host to try: its name (MX host or relay host), its addresses, its port.
 type target struct {
@@ -205,9 +40,10 @@ type target struct {
 }
 
 // mxTargets returns the hosts of a domain by MX preference: the MX hosts, the domain itself
-// when it has no MX (implicit MX, RFC 5321 section 5.1), or ErrNullMX / ErrNoSuchDomain.
+// when it has no MX (implicit MX, RFC 5321 section 5.1), or errNullMX, or the resolver's error
+// (isNoSuchDomain when the domain does not exist).
 func mxTargets(ctx context.Context, res Resolver, domain string, port int) ([]target, error) {
-	mxs, err := res.LookupMX(ctx, domain)
+	mxs, err := res.MailExchangers(ctx, domain)
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +57,7 @@ func mxTargets(ctx context.Context, res Resolver, domain string, port int) ([]ta
 		real = append(real, mx)
 	}
 	if null && len(real) == 0 {
-		return nil, fmt.Errorf("smtpout: %s: %w", domain, ErrNullMX)
+		return nil, fmt.Errorf("smtpout: %s: %w", domain, errNullMX)
 	}
 	if len(real) == 0 {
 		return []target{{name: domain, port: port, implicit: true}}, nil
@@ -235,10 +71,10 @@ func mxTargets(ctx context.Context, res Resolver, domain string, port int) ([]ta
 }
 
 // orderIPs puts IPv4 first (or IPv6 first when preferV6), keeping the order within a family.
-func orderIPs(ips []net.IP, preferV6 bool) []net.IP {
-	out := append([]net.IP(nil), ips...)
+func orderIPs(ips []netip.Addr, preferV6 bool) []netip.Addr {
+	out := append([]netip.Addr(nil), ips...)
 	sort.SliceStable(out, func(i, j int) bool {
-		vi, vj := out[i].To4() == nil, out[j].To4() == nil
+		vi, vj := !out[i].Is4(), !out[j].Is4()
 		if vi == vj {
 			return false
 		}

@@ -19,10 +19,10 @@ import (
 	"time"
 
 	"github.com/posthaste/posthaste/adapters/dkimsign"
+	"github.com/posthaste/posthaste/adapters/dnsresolver"
 	"github.com/posthaste/posthaste/adapters/smtpin"
 	"github.com/posthaste/posthaste/adapters/smtpout"
 	"github.com/posthaste/posthaste/domain"
-	"github.com/posthaste/posthaste/domain/bounce"
 	"github.com/posthaste/posthaste/domain/delivery"
 	"github.com/posthaste/posthaste/domain/sendpolicy"
 
@@ -188,7 +188,7 @@ func buildWorkerRole(cfg Config, p *Platform, deps *lifecycleDeps, log *slog.Log
 		return role{}, errors.New("worker: the store has no message bodies")
 	}
 	policy := delivery.RetryPolicy{Initial: cfg.RetryInitial, Factor: cfg.RetryFactor, MaxAttempts: cfg.RetryMaxAttempts}
-	decider, err := delivery.NewDecider(policy, delivery.ClassifierFunc(classifyReply))
+	decider, err := delivery.NewDecider(policy)
 	if err != nil {
 		return role{}, err
 	}
@@ -200,7 +200,7 @@ func buildWorkerRole(cfg Config, p *Platform, deps *lifecycleDeps, log *slog.Log
 		}
 		ocfg.Relays = relays
 	} else {
-		r, err := smtpout.NewDNSResolver(cfg.DNSResolver, 10*time.Second)
+		r, err := dnsresolver.New(cfg.DNSResolver, "/etc/resolv.conf", 10*time.Second, dnsresolver.WithCache())
 		if err != nil {
 			return role{}, fmt.Errorf("worker: POSTHASTE_DNS_RESOLVER: %w", err)
 		}
@@ -275,12 +275,6 @@ func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
 		}
 	}()
 	return func() { srv.Close() }, nil
-}
-
-// classifyReply adapts the one reply classifier (domain/bounce) to the delivery decider.
-func classifyReply(code int, enhanced, text string) delivery.Classification {
-	c := bounce.ClassifyReply(code, enhanced, text)
-	return delivery.Classification{Reason: string(c.Reason), Class: string(c.Class), Status: c.Status, Permanent: c.Permanent}
 }
 
 // smtpSender adapts the SMTP client to the worker's Sender port.

@@ -74,26 +74,141 @@ type Classification struct {
 	Permanent bool
 }
 
-// ClassifyReply classifies a synchronous SMTP reply: its reply code (e.g. 550, 0 if unknown),
-// its enhanced status code ("5.1.1", "" if none; one found at the start of text is used
-// otherwise) and its text. It is the same classifier that Parse applies to each recipient of
-// an asynchronous report, so a reason means the same thing whichever way it was learned.
-func ClassifyReply(code int, enhanced string, text string) Classification {
+// Stage is the step of an SMTP delivery attempt that a reply answered, or at which the
+// attempt failed without one.
+type Stage string
+
+const (
+	// StageUnknown: the stage is not known (a reply quoted in a report, or given by hand);
+	// its wording may still name it ("after RCPT TO").
+	StageUnknown Stage = ""
+	// StageResolve: before any connection: the recipient address, the MX and address
+	// lookups. Its replies are made up locally (a null MX: 556 5.1.10; a domain that does
+	// not exist: 550 5.1.2), or there is none (the lookup failed).
+	StageResolve Stage = "resolve"
+	// StageConnect: the TCP connection (refused, timed out), implicit TLS and the greeting.
+	StageConnect Stage = "connect"
+	// StageHello: EHLO (or HELO) and STARTTLS.
+	StageHello Stage = "ehlo"
+	// StageAuth: AUTH to a smart host. Its failures are ours (our credentials, or no TLS to
+	// send them over), not the recipient's.
+	StageAuth Stage = "auth"
+	// StageMail: MAIL FROM (and a refusal made locally before it, such as an address that
+	// needs SMTPUTF8 which the server does not offer).
+	StageMail Stage = "mail"
+	// StageRcpt: RCPT TO.
+	StageRcpt Stage = "rcpt"
+	// StageData: the DATA command.
+	StageData Stage = "data"
+	// StageDataEnd: the message content and the reply to its final dot.
+	StageDataEnd Stage = "data_end"
+)
+
+// Reply is what ended one synchronous SMTP delivery attempt: a reply, with the stage it
+// answered, or the lack of one.
+type Reply struct {
+	Stage Stage
+	// Code is the reply code (550); 0 when it is not known, and then one found in Text is used.
+	Code int
+	// Enhanced is the enhanced status code (RFC 3463, "5.1.1"); "" when none, and then one
+	// found in Text is used.
+	Enhanced string
+	Text     string
+	// NoReply is true when no reply came at all: the DNS lookup failed, the connection was
+	// refused, timed out or cut. Code, Enhanced and Text are then ignored.
+	NoReply bool
+}
+
+// Outcome is what a reply means for the attempt it ended.
+type Outcome string
+
+const (
+	OutcomeDelivered Outcome = "delivered" // accepted by the remote server
+	OutcomeDeferred  Outcome = "deferred"  // a temporary failure: try again later
+	OutcomeBounced   Outcome = "bounced"   // a permanent failure: do not try again
+)
+
+// Verdict is ClassifyReply's answer.
+type Verdict struct {
+	Outcome Outcome
+	// Classification is the reason, the class and the status. A failure's class is hard or
+	// soft, its reason never "", and a bounce's status never "".
+	Classification
+	// Code is the reply code the verdict was made on: the reply's, or the one found in its
+	// text, or 452 for a 552 to RCPT; 0 without one.
+	Code int
+}
+
+// ClassifyReply is the one classifier of a synchronous SMTP reply: it says what the reply (or
+// the lack of one) means for the attempt it ended (the outcome), why (the reason), and whether
+// the recipient address itself is bad (the class). The delivery decider calls it on every
+// attempt; the SES notification parser on each reported SMTP response. Its reason and class
+// come from the same rules that Parse applies to each recipient of an asynchronous report, so
+// a reason means the same thing whichever way it was learned.
+//
+// The outcome:
+//   - no reply (NoReply): deferred, networkerror;
+//   - a failure at StageAuth (our AUTH to a smart host): deferred, whatever the code;
+//   - 552 to RCPT: treated as 452, deferred (RFC 5321 section 4.5.3.1.10: RFC 821 listed
+//     "too many recipients" as 552; clients treat it as temporary);
+//   - otherwise by the reply code: 2xx delivered, 5xx bounced, else deferred; without a code
+//     (none given and none in the text), by the status class (2 delivered, 5 bounced).
+//
+// A failure's class is hard or soft, never none, and its reason is never "". The stage does
+// not otherwise change the reason: the client knows which command it sent, and the wording
+// rules (a refusal "after end of DATA" is filtered) look at the text only.
+func ClassifyReply(r Reply) Verdict {
+	if r.NoReply {
+		return Verdict{Outcome: OutcomeDeferred, Classification: Classification{Reason: NetworkError, Class: Soft}}
+	}
+	code, enhanced := r.Code, r.Enhanced
 	if enhanced == "" {
-		enhanced = findStatus(text)
+		enhanced = findStatus(r.Text)
 	}
 	enhanced = normStatus(enhanced)
 	if code == 0 {
-		code = findReplyCode(text)
+		code = findReplyCode(r.Text)
+	}
+	if code == 552 && r.Stage == StageRcpt {
+		code = 452
+		if strings.HasPrefix(enhanced, "5.") {
+			enhanced = "4" + enhanced[1:]
+		}
+	}
+	v := Verdict{Code: code}
+	switch {
+	case r.Stage == StageAuth:
+		v.Outcome = OutcomeDeferred
+	case code >= 200 && code < 300:
+		v.Outcome = OutcomeDelivered
+	case code >= 500 && code < 600:
+		v.Outcome = OutcomeBounced
+	case code == 0 && strings.HasPrefix(enhanced, "2."):
+		v.Outcome = OutcomeDelivered
+	case code == 0 && strings.HasPrefix(enhanced, "5."):
+		v.Outcome = OutcomeBounced
+	default:
+		v.Outcome = OutcomeDeferred
 	}
 	if code >= 200 && code < 300 || strings.HasPrefix(enhanced, "2.") {
 		st := enhanced
 		if st == "" {
 			st = "2.0.0"
 		}
-		return Classification{Reason: Delivered, Class: None, Status: st}
+		v.Classification = Classification{Reason: Delivered, Class: None, Status: st}
+	} else {
+		v.Classification = classify(code, enhanced, r.Text, "")
 	}
-	return classify(code, enhanced, text, "")
+	if v.Outcome != OutcomeDelivered {
+		// A failure, even one whose words say otherwise (a 550 with status 2.0.0).
+		if v.Class == None {
+			v.Class = Soft
+		}
+		if v.Reason == "" {
+			v.Reason = Undefined
+		}
+	}
+	return v
 }
 
 // classify is the shared core: text patterns first, then the enhanced status code, then the

@@ -50,9 +50,9 @@ func FuzzClassifyReply(f *testing.F) {
 	f.Add(421, "", "4.7.0 try later")
 	f.Add(0, "9.9", "")
 	f.Fuzz(func(t *testing.T, code int, enhanced, text string) {
-		c := ClassifyReply(code, enhanced, text)
+		c := classifyText(code, enhanced, text)
 		if c.Reason == "" || (c.Class != Hard && c.Class != Soft && c.Class != None) {
-			t.Fatalf("ClassifyReply(%d, %q, %q) = %+v", code, enhanced, text, c)
+			t.Fatalf("classifyText(%d, %q, %q) = %+v", code, enhanced, text, c)
 		}
 	})
 }

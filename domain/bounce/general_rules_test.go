@@ -32,7 +32,7 @@ func TestGeneralRulesFromHeldOut(t *testing.T) {
 			"The number of messages in recipient's mailbox exceeded the local limit.", MailboxFull},
 	}
 	for _, c := range cases {
-		if got := ClassifyReply(c.code, c.status, c.text); got.Reason != c.want {
+		if got := classifyText(c.code, c.status, c.text); got.Reason != c.want {
 			t.Errorf("%s: %q → %s, want %s", c.name, c.text, got.Reason, c.want)
 		}
 	}

@@ -381,6 +381,6 @@ func BenchmarkParseDSN(b *testing.B) {
 
 func BenchmarkClassifyReply(b *testing.B) {
 	for b.Loop() {
-		ClassifyReply(550, "5.7.1", "Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org")
+		ClassifyReply(Reply{Code: 550, Enhanced: "5.7.1", Text: "Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org"})
 	}
 }

@@ -84,7 +84,7 @@ func (p *parser) sesJSON() (Report, bool) {
 	case "Delivery":
 		rep := Report{Kind: KindNone, ReportingMTA: n.Delivery.ReportingMTA}
 		for _, a := range n.Delivery.Recipients {
-			c := ClassifyReply(0, "", n.Delivery.SMTPResponse)
+			c := ClassifyReply(Reply{Text: n.Delivery.SMTPResponse})
 			rep.Recipients = append(rep.Recipients, Recipient{Address: firstAddress(a), Action: "delivered",
 				Status: c.Status, ReplyCode: findReplyCode(n.Delivery.SMTPResponse),
 				Diagnostic: n.Delivery.SMTPResponse, Reason: Delivered, Class: None})

@@ -111,8 +111,8 @@ func TestParseUnroutableDomain(t *testing.T) {
 // RCPT), and policy refusals stay soft.
 func TestClassifyReplyStageRulesDoNotApply(t *testing.T) {
 	for _, text := range []string{"550 user unknown", "550 5.2.1 <g@example.com>... User Unknown", "550 5.1.1 user unknown"} {
-		if c := ClassifyReply(0, "", text); c.Reason != UserUnknown || c.Class != Hard {
-			t.Errorf("ClassifyReply(%q) = %+v, want userunknown/hard", text, c)
+		if c := classifyText(0, "", text); c.Reason != UserUnknown || c.Class != Hard {
+			t.Errorf("classifyText(%q) = %+v, want userunknown/hard", text, c)
 		}
 	}
 	for _, text := range []string{
@@ -120,8 +120,8 @@ func TestClassifyReplyStageRulesDoNotApply(t *testing.T) {
 		"554 5.7.1 Service unavailable; Client host [192.0.2.9] blocked using bl.example.net",
 		"550 5.7.1 Message rejected as spam by Content Filtering",
 	} {
-		if c := ClassifyReply(0, "", text); c.Class != Soft || !c.Permanent || strings.HasPrefix(string(c.Reason), "user") {
-			t.Errorf("ClassifyReply(%q) = %+v, want a soft permanent non-address reason", text, c)
+		if c := classifyText(0, "", text); c.Class != Soft || !c.Permanent || strings.HasPrefix(string(c.Reason), "user") {
+			t.Errorf("classifyText(%q) = %+v, want a soft permanent non-address reason", text, c)
 		}
 	}
 }

@@ -12,6 +12,6 @@
 //
 // It imports domain packages, events and the standard library only. It performs no I/O: the
 // queue, bodies, signer, SMTP sender, transcripts and suppressions are ports implemented by
-// adapters. Reply classification (sisimai reason names) is a port, ReplyClassifier, implemented
-// by domain/bounce.
+// adapters. What a reply means (outcome, sisimai reason, hard/soft) is decided by the one reply
+// classifier, bounce.ClassifyReply, on the reply and the SMTP stage the sender reports.
 package delivery

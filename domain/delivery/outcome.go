@@ -1,20 +1,20 @@
 package delivery
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
+	"github.com/posthaste/posthaste/domain/bounce"
 	"github.com/posthaste/posthaste/events"
 )
 
-// Outcome is what one attempt means for the message.
-type Outcome string
+// Outcome is what one attempt means for the message: the outcome of bounce.ClassifyReply.
+type Outcome = bounce.Outcome
 
 const (
-	Delivered Outcome = "delivered" // 2xx to the end of DATA
-	Deferred  Outcome = "deferred"  // 4xx, or no reply at all (network, DNS failure): try later
-	Bounced   Outcome = "bounced"   // 5xx, or a local permanent failure (null MX, no such domain)
+	Delivered = bounce.OutcomeDelivered // 2xx to the end of DATA
+	Deferred  = bounce.OutcomeDeferred  // 4xx, or no reply at all (network, DNS failure): try later
+	Bounced   = bounce.OutcomeBounced   // 5xx, or a local permanent failure (null MX, no such domain)
 )
 
 // Synthetic replies for failures decided before any remote server answered. They are carried
@@ -37,7 +37,10 @@ type AttemptResult struct {
 	TLSVersion string // "TLS 1.3", "" in clear
 	TLSCipher  string
 	// TLSError is set when a STARTTLS handshake failed and the attempt went on in clear.
-	TLSError     string
+	TLSError string
+	// Stage is the step of the SMTP dialogue the attempt ended at (bounce.StageRcpt ...), or
+	// bounce.StageResolve when it ended before any connection.
+	Stage        bounce.Stage
 	ReplyCode    int    // the reply that ended the attempt; 0 when no server replied
 	EnhancedCode string // "5.1.1", "" when none
 	ReplyText    string
@@ -51,24 +54,23 @@ type AttemptResult struct {
 	Local bool
 	// Err is the network or local error behind a result without a remote reply, or nil.
 	Err error
-	// Retryable forces a deferral whatever the reply code: the failure is on our side (a
-	// smart host refused our AUTH, AUTH would have gone in clear), not the recipient's.
-	Retryable bool
 }
 
-// Outcome classifies the attempt by its reply code: 2xx delivered, 5xx bounced, anything else
-// (4xx, no reply, a network error, a Retryable failure) deferred.
-func (r AttemptResult) Outcome() Outcome {
-	switch {
-	case r.Retryable:
-		return Deferred
-	case r.ReplyCode >= 200 && r.ReplyCode < 300 && r.Err == nil:
-		return Delivered
-	case r.ReplyCode >= 500 && r.ReplyCode < 600:
-		return Bounced
+// Reply is the attempt's reply as the classifier takes it. A result without a reply code has
+// no reply; nor has a 2xx that came with an error (the connection failed around it): neither
+// counts as delivered.
+func (r AttemptResult) Reply() bounce.Reply {
+	return bounce.Reply{
+		Stage: r.Stage, Code: r.ReplyCode, Enhanced: r.EnhancedCode, Text: r.ReplyText,
+		NoReply: r.ReplyCode == 0 || r.Err != nil && r.ReplyCode >= 200 && r.ReplyCode < 300,
 	}
-	return Deferred
 }
+
+// Outcome is the attempt's outcome by the one classifier (bounce.ClassifyReply): 2xx
+// delivered; 5xx bounced, except a 552 to RCPT (temporary, RFC 5321 section 4.5.3.1.10);
+// anything else (4xx, no reply, a network error, a failure of our AUTH to a smart host)
+// deferred.
+func (r AttemptResult) Outcome() Outcome { return bounce.ClassifyReply(r.Reply()).Outcome }
 
 // Diagnostic is the reply as one line: "451 4.7.1 greylisted", or the error text.
 func (r AttemptResult) Diagnostic() string {
@@ -88,29 +90,6 @@ func (r AttemptResult) Diagnostic() string {
 	return s
 }
 
-// Classification is a verdict of the reply classifier (see ReplyClassifier).
-type Classification struct {
-	Reason    string // sisimai reason name: userunknown, mailboxfull, networkerror, ...
-	Class     string // hard, soft (none for non-failures)
-	Status    string // enhanced status code, e.g. 5.1.1
-	Permanent bool
-}
-
-// ReplyClassifier turns one SMTP reply into a sisimai reason and a class. It is implemented by
-// domain/bounce (bounce.ClassifyReply), so that synchronous replies and asynchronous reports
-// share one classifier. code is 0 and enhanced "" when unknown. It must not block or fail.
-type ReplyClassifier interface {
-	ClassifyReply(code int, enhanced, text string) Classification
-}
-
-// ClassifierFunc adapts a function to ReplyClassifier.
-type ClassifierFunc func(code int, enhanced, text string) Classification
-
-// ClassifyReply calls f.
-func (f ClassifierFunc) ClassifyReply(code int, enhanced, text string) Classification {
-	return f(code, enhanced, text)
-}
-
 // Decision is what an attempt means: the events to append to the message stream, in order
 // (message.attempted first), and the facts a worker needs without decoding them.
 type Decision struct {
@@ -121,42 +100,43 @@ type Decision struct {
 	// NextAttemptAt is when the next attempt is due (deferred and not expired), else zero.
 	NextAttemptAt time.Time
 	// Suppress is true when the recipient should be suppressed: a hard bounce.
-	Suppress       bool
-	Classification Classification
+	Suppress bool
+	// Verdict is the classifier's verdict on the attempt's reply.
+	Verdict bounce.Verdict
 }
 
-// Decider turns attempt results into events with one retry policy and one classifier.
+// Decider turns attempt results into events with one retry policy and the one reply
+// classifier (bounce.ClassifyReply).
 type Decider struct {
-	policy     RetryPolicy
-	classifier ReplyClassifier
+	policy RetryPolicy
 }
 
-// NewDecider refuses an invalid policy or a nil classifier.
-func NewDecider(p RetryPolicy, c ReplyClassifier) (*Decider, error) {
+// NewDecider refuses an invalid policy.
+func NewDecider(p RetryPolicy) (*Decider, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	if c == nil {
-		return nil, errors.New("delivery: new decider: nil reply classifier")
-	}
-	return &Decider{policy: p, classifier: c}, nil
+	return &Decider{policy: p}, nil
 }
 
 // Policy returns the retry policy.
 func (d *Decider) Policy() RetryPolicy { return d.policy }
 
-// Decide turns attempt number attempt (1 for the first) that ended at now into events:
-//   - 2xx: message.attempted(result delivered), message.delivered;
-//   - 5xx (or a local permanent failure): message.attempted(bounced), message.bounced with the
-//     classifier's reason and class, Source "smtp"; Suppress when the class is hard;
-//   - otherwise, attempt < MaxAttempts: message.attempted(deferred), message.deferred with the
-//     next attempt time from the schedule, or from a "try again in N seconds" hint in the reply;
-//   - otherwise: message.attempted(deferred), message.expired.
+// Decide turns attempt number attempt (1 for the first) that ended at now into events, by the
+// verdict of bounce.ClassifyReply on the attempt's reply:
+//   - delivered: message.attempted(result delivered), message.delivered;
+//   - bounced: message.attempted(bounced), message.bounced with the verdict's reason, class and
+//     status, Source "smtp"; Suppress when the class is hard;
+//   - deferred, attempt < MaxAttempts: message.attempted(deferred), message.deferred with the
+//     next attempt time from the schedule, or from a "try again in N seconds" hint in a 4xx
+//     reply;
+//   - deferred on the last attempt: message.attempted(deferred), message.expired.
 func (d *Decider) Decide(attempt int, now time.Time, r AttemptResult) (Decision, error) {
 	if attempt < 1 {
 		return Decision{}, fmt.Errorf("delivery: decide: attempt %d < 1", attempt)
 	}
-	out := r.Outcome()
+	v := bounce.ClassifyReply(r.Reply())
+	out := v.Outcome
 	att := events.MessageAttempted{
 		Attempt:      attempt,
 		MXHost:       r.MXHost,
@@ -173,7 +153,7 @@ func (d *Decider) Decide(attempt int, now time.Time, r AttemptResult) (Decision,
 	if att.ReplyCode == 0 && att.ReplyText == "" && r.Err != nil {
 		att.ReplyText = r.Err.Error()
 	}
-	dec := Decision{Outcome: out, Events: []events.Event{att}}
+	dec := Decision{Outcome: out, Events: []events.Event{att}, Verdict: v}
 	switch out {
 	case Delivered:
 		dec.Events = append(dec.Events, events.MessageDelivered{
@@ -181,39 +161,15 @@ func (d *Decider) Decide(attempt int, now time.Time, r AttemptResult) (Decision,
 		})
 		return dec, nil
 	case Bounced:
-		c := d.classifier.ClassifyReply(r.ReplyCode, r.EnhancedCode, r.ReplyText)
-		dec.Classification = c
-		status := c.Status
-		if status == "" {
-			status = r.EnhancedCode
-		}
-		if status == "" {
-			status = fmt.Sprintf("%d.0.0", r.ReplyCode/100)
-		}
-		class := c.Class
-		if class != "hard" {
-			class = "soft"
-		}
-		reason := c.Reason
-		if reason == "" {
-			reason = "undefined"
-		}
-		dec.Suppress = class == "hard"
+		dec.Suppress = v.Class == bounce.Hard
 		dec.Events = append(dec.Events, events.MessageBounced{
-			Reason: reason, Class: class, Status: status, Diagnostic: r.Diagnostic(),
+			Reason: string(v.Reason), Class: string(v.Class), Status: v.Status, Diagnostic: r.Diagnostic(),
 			RemoteMTA: r.MXHost, Source: "smtp",
 		})
 		return dec, nil
 	}
-	var c Classification
-	if r.ReplyCode == 0 {
-		c = Classification{Reason: "networkerror", Class: "soft"}
-	} else {
-		c = d.classifier.ClassifyReply(r.ReplyCode, r.EnhancedCode, r.ReplyText)
-	}
-	dec.Classification = c
 	var hint time.Duration
-	if r.ReplyCode >= 400 && r.ReplyCode < 500 {
+	if v.Code >= 400 && v.Code < 500 {
 		hint, _ = ParseRetryHint(r.ReplyText)
 	}
 	next, expired := d.policy.NextAttempt(now, attempt, hint)
@@ -225,12 +181,8 @@ func (d *Decider) Decide(attempt int, now time.Time, r AttemptResult) (Decision,
 		return dec, nil
 	}
 	dec.NextAttemptAt = next.UTC()
-	reason := c.Reason
-	if reason == "" {
-		reason = "undefined"
-	}
 	dec.Events = append(dec.Events, events.MessageDeferred{
-		Attempt: attempt, NextAttemptAt: dec.NextAttemptAt, Reason: reason,
+		Attempt: attempt, NextAttemptAt: dec.NextAttemptAt, Reason: string(v.Reason),
 		ReplyCode: r.ReplyCode, Diagnostic: r.Diagnostic(),
 	})
 	return dec, nil

@@ -2,32 +2,17 @@ package delivery_test
 
 import (
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/posthaste/posthaste/domain/bounce"
 	"github.com/posthaste/posthaste/domain/delivery"
 	"github.com/posthaste/posthaste/events"
 )
 
-// stubClassifier stands in for domain/bounce: 5.1.1 → userunknown/hard, else by code.
-var stubClassifier = delivery.ClassifierFunc(func(code int, enh, text string) delivery.Classification {
-	switch {
-	case enh == "5.1.1":
-		return delivery.Classification{Reason: "userunknown", Class: "hard", Status: enh, Permanent: true}
-	case enh == "5.1.10":
-		return delivery.Classification{Reason: "hostunknown", Class: "hard", Status: enh, Permanent: true}
-	case code >= 500:
-		return delivery.Classification{Reason: "rejected", Class: "soft", Status: enh, Permanent: true}
-	case strings.Contains(strings.ToLower(text), "greylist"):
-		return delivery.Classification{Reason: "blocked", Class: "soft", Status: enh}
-	}
-	return delivery.Classification{Reason: "onhold", Class: "soft", Status: enh}
-})
-
 func decider(t *testing.T) *delivery.Decider {
 	t.Helper()
-	d, err := delivery.NewDecider(delivery.DefaultRetryPolicy(), stubClassifier)
+	d, err := delivery.NewDecider(delivery.DefaultRetryPolicy())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,10 +20,7 @@ func decider(t *testing.T) *delivery.Decider {
 }
 
 func TestNewDeciderRefusesBadWiring(t *testing.T) {
-	if _, err := delivery.NewDecider(delivery.DefaultRetryPolicy(), nil); err == nil {
-		t.Fatal("nil classifier accepted")
-	}
-	if _, err := delivery.NewDecider(delivery.RetryPolicy{}, stubClassifier); err == nil {
+	if _, err := delivery.NewDecider(delivery.RetryPolicy{}); err == nil {
 		t.Fatal("zero policy accepted")
 	}
 }
@@ -74,7 +56,7 @@ func TestDecideDeferredThenExpired(t *testing.T) {
 	if want := pinned.Add(d.Policy().Wait(3)); !def.NextAttemptAt.Equal(want) || !dec.NextAttemptAt.Equal(want) {
 		t.Fatalf("next attempt %s, want %s", def.NextAttemptAt, want)
 	}
-	if def.Attempt != 3 || def.ReplyCode != 451 || def.Diagnostic != "451 4.3.0 try later" || def.Reason != "onhold" {
+	if def.Attempt != 3 || def.ReplyCode != 451 || def.Diagnostic != "451 4.3.0 try later" || def.Reason != "systemerror" { // the classifier's reason for "try later"
 		t.Fatalf("deferred %+v", def)
 	}
 	// greylisting hint
@@ -126,5 +108,39 @@ func TestDecideBounced(t *testing.T) {
 		if _, err := events.New(ev, events.Meta{ID: "x", StreamType: events.StreamMessage, StreamID: "m", StreamVersion: int64(i + 1), OccurredAt: pinned, Actor: events.Actor{Type: events.ActorSystem, ID: "delivery"}}); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// RFC 5321 section 4.5.3.1.10: a 552 to RCPT is treated as 452, a temporary failure: the
+// message is deferred (and its hint read), not bounced. A 552 after the message was sent
+// still bounces.
+func TestDecide552ToRcptIsDeferred(t *testing.T) {
+	d := decider(t)
+	r := delivery.AttemptResult{MXHost: "mx", Stage: bounce.StageRcpt, ReplyCode: 552, EnhancedCode: "5.5.3", ReplyText: "Too many recipients, try again in 120 seconds"}
+	if r.Outcome() != delivery.Deferred {
+		t.Fatalf("outcome %s, want deferred", r.Outcome())
+	}
+	dec, err := d.Decide(1, pinned, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dec.Outcome != delivery.Deferred || dec.Suppress || len(dec.Events) != 2 || dec.NextAttemptAt.Sub(pinned) != 2*time.Minute {
+		t.Fatalf("decision %+v", dec)
+	}
+	if def := dec.Events[1].(events.MessageDeferred); def.ReplyCode != 552 || def.Diagnostic != "552 5.5.3 Too many recipients, try again in 120 seconds" {
+		t.Fatalf("deferred %+v", def)
+	}
+	r.Stage = bounce.StageDataEnd
+	if dec, _ := d.Decide(1, pinned, r); dec.Outcome != delivery.Bounced {
+		t.Fatalf("552 at the end of DATA: %+v", dec)
+	}
+}
+
+// A failure of our own AUTH to a smart host is deferred whatever its code: the recipient is
+// not at fault.
+func TestDecideAuthFailureIsDeferred(t *testing.T) {
+	dec, _ := decider(t).Decide(1, pinned, delivery.AttemptResult{Stage: bounce.StageAuth, ReplyCode: 535, EnhancedCode: "5.7.8", ReplyText: "authentication failed"})
+	if dec.Outcome != delivery.Deferred || dec.Events[1].EventType() != "message.deferred" {
+		t.Fatalf("decision %+v", dec)
 	}
 }

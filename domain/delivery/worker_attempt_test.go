@@ -68,17 +68,12 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-// testDecider builds the Decider through its constructor with the default retry policy and a
-// stand-in classifier (5.1.1 is a hard bounce, anything else soft): these tests are about what
-// the worker records, not about classifying replies.
+// testDecider builds the Decider through its constructor with the default retry policy; the
+// replies these tests use (250, 451 4.7.1, 550 5.1.1) classify plainly: these tests are about
+// what the worker records, not about classifying replies.
 func testDecider(t *testing.T) *Decider {
 	t.Helper()
-	d, err := NewDecider(DefaultRetryPolicy(), ClassifierFunc(func(code int, enhanced, text string) Classification {
-		if enhanced == "5.1.1" {
-			return Classification{Reason: "userunknown", Class: "hard", Status: enhanced}
-		}
-		return Classification{Reason: "blocked", Class: "soft", Status: enhanced}
-	}))
+	d, err := NewDecider(DefaultRetryPolicy())
 	if err != nil {
 		t.Fatal(err)
 	}

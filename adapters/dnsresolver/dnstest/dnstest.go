@@ -1,6 +1,9 @@
 // Package dnstest runs a programmable authoritative DNS server on loopback (UDP and TCP on the
 // same 127.0.0.1 port) for tests: set records in zone-file syntax, point POSTHASTE_DNS_RESOLVER
-// (or dnsresolver.New) at Addr.
+// (or dnsresolver.New) at Addr, read back the questions it was asked (Queries).
+//
+// It is the one DNS test server of the module (adapters/dnsresolver, adapters/smtpout and
+// cmd/posthaste tests use it). It is a test helper: non-test code must not import it.
 package dnstest
 
 import (
@@ -17,7 +20,8 @@ import (
 // name has other types, NXDOMAIN otherwise. A CNAME answers any type, followed by the records
 // of its target when the server has them (as an authoritative server does in its zone). Names
 // listed in Fail get SERVFAIL; names listed in Drop get no answer (the client times out) for
-// every type they have no record of.
+// every type they have no record of. Answers about names listed in Secure carry the AD bit
+// when the question asked for it (AD or DO set), as from a validating resolver.
 type Server struct {
 	Addr string
 
@@ -25,12 +29,14 @@ type Server struct {
 	records []dns.RR
 	fail    map[string]bool
 	drop    map[string]bool
+	secure  map[string]bool
+	queries []string // "name TYPE", name lowercase
 }
 
 // New starts a server with the given zone-file lines (absolute names), stopped in t.Cleanup.
 func New(t testing.TB, lines ...string) *Server {
 	t.Helper()
-	s := &Server{fail: map[string]bool{}, drop: map[string]bool{}}
+	s := &Server{fail: map[string]bool{}, drop: map[string]bool{}, secure: map[string]bool{}}
 	s.Set(t, lines...)
 	pc, ln, err := listenPair()
 	if err != nil {
@@ -86,13 +92,28 @@ func (s *Server) Set(t testing.TB, lines ...string) {
 	s.mu.Unlock()
 }
 
-// SetRRs replaces every record with rrs and clears Fail and Drop.
+// SetRRs replaces every record with rrs and clears Fail, Drop and Secure.
 func (s *Server) SetRRs(rrs ...dns.RR) {
 	s.mu.Lock()
 	s.records = append([]dns.RR(nil), rrs...)
 	s.fail = map[string]bool{}
 	s.drop = map[string]bool{}
+	s.secure = map[string]bool{}
 	s.mu.Unlock()
+}
+
+// Secure makes answers about name carry the AD bit (authenticated data) when asked for.
+func (s *Server) Secure(name string) {
+	s.mu.Lock()
+	s.secure[dns.CanonicalName(name)] = true
+	s.mu.Unlock()
+}
+
+// Queries returns the questions asked so far, in order, as "name TYPE" ("example.com. MX").
+func (s *Server) Queries() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.queries...)
 }
 
 // Drop makes queries for name go unanswered unless name has records of the queried type.
@@ -121,6 +142,7 @@ func (s *Server) serve(w dns.ResponseWriter, req *dns.Msg) {
 	q := req.Question[0]
 	name := dns.CanonicalName(q.Name)
 	s.mu.Lock()
+	s.queries = append(s.queries, name+" "+dns.TypeToString[q.Qtype])
 	exists := false
 	for hop := 0; hop < 8; hop++ { // follow CNAMEs inside the data, loops cut short
 		target := ""
@@ -145,6 +167,8 @@ func (s *Server) serve(w dns.ResponseWriter, req *dns.Msg) {
 	}
 	name = dns.CanonicalName(q.Name)
 	fail, drop := s.fail[name], s.drop[name] && len(m.Answer) == 0
+	asked := req.AuthenticatedData || req.IsEdns0() != nil && req.IsEdns0().Do()
+	m.AuthenticatedData = s.secure[name] && asked && !fail
 	s.mu.Unlock()
 	switch {
 	case drop:

@@ -8,12 +8,12 @@ import (
 
 func TestTranscriptRedactsAuthAndOmitsContent(t *testing.T) {
 	now := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
-	tr := newTranscript(func() time.Time { return now })
+	tr := newRecorder(func() time.Time { return now })
 	w := func(s string) { tr.Write([]byte(s)) }
 	w("EHLO out.test\r\n")
 	w("250-relay.test\r\n250-AUTH PLAIN LOGIN\r\n25") // a reply split across reads
 	w("0 8BITMIME\r\n")
-	tr.mode = trAuth
+	tr.BeginAuth()
 	w("AUTH LOGIN\r\n")
 	w("334 VXNlcm5hbWU6\r\n")
 	w("dXNlcm5hbWU=\r\n") // "username"
@@ -21,11 +21,11 @@ func TestTranscriptRedactsAuthAndOmitsContent(t *testing.T) {
 	w("cGFzc3dvcmQ=\r\n") // "password"
 	w("235 2.7.0 ok\r\n")
 	w("AUTH PLAIN AHVzZXIAc2VjcmV0\r\n")
-	tr.mode = trNormal
+	tr.EndAuth()
 	w("MAIL FROM:<a@b>\r\n250 ok\r\n")
-	tr.mode = trData
+	tr.startContent()
 	w("Subject: private\r\n\r\n250 looks like a reply but is content\r\n.\r\n")
-	tr.mode = trNormal
+	tr.endContent()
 	got := tr.String()
 	want := strings.Join([]string{
 		"C: EHLO out.test", "S: 250-relay.test", "S: 250-AUTH PLAIN LOGIN", "S: 250 8BITMIME",
