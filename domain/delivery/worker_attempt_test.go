@@ -278,7 +278,7 @@ func TestAttempt451RecordsDeferredAtTheRetryPolicysTime(t *testing.T) {
 	}
 	next := t0.Add(policy.Wait(1))
 	d := decodeAs[events.MessageDeferred](t, got[3])
-	if d.Attempt != 1 || !d.NextAttemptAt.Equal(next) || d.ReplyCode != 451 || d.Diagnostic != "451 4.7.1 greylisted" || d.Reason != "blocked" {
+	if d.Attempt != 1 || !d.NextAttemptAt.Equal(next) || d.ReplyCode != 451 || d.Diagnostic != "451 4.7.1 greylisted" || d.Reason != "onhold" {
 		t.Errorf("deferred %+v, want attempt 1, next attempt at %s (t0 + %s)", d, next, policy.Wait(1))
 	}
 	if v, _ := f.queue.releasedVersion("m-1"); v != 4 {
