@@ -28,8 +28,9 @@ type Dialect interface {
 	// releaseSavepoint is the statement that ends a savepoint whose work stands or was rolled
 	// back to, or "" where a savepoint of the same name replaces the previous one.
 	releaseSavepoint(name string) string
-	// datetime is the value written to a dead letter's dead_lettered_at column.
-	datetime(t time.Time) any
+	// storedTime is the column value of a time (a dead letter's dead_lettered_at): UTC at
+	// microsecond resolution, as DATETIME(6) or as fixed-width text that sorts as time.
+	storedTime(t time.Time) any
 	// isDriverError reports whether err is, or wraps, an error of the database's driver.
 	isDriverError(err error) bool
 

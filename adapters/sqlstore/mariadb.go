@@ -69,8 +69,8 @@ func (mariaDB) greatest(a, b string) string { return "GREATEST(" + a + ", " + b 
 // releaseSavepoint: MariaDB replaces a savepoint of the same name.
 func (mariaDB) releaseSavepoint(string) string { return "" }
 
-// datetime: a DATETIME(6) column takes the time (parseTime=true reads it back).
-func (mariaDB) datetime(t time.Time) any { return t.UTC() }
+// storedTime: a DATETIME(6) column takes the time (parseTime=true reads it back).
+func (mariaDB) storedTime(t time.Time) any { return t.UTC().Truncate(time.Microsecond) }
 
 func (mariaDB) isDriverError(err error) bool {
 	var me *mysql.MySQLError

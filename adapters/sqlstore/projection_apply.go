@@ -425,7 +425,7 @@ func (a *txApplier) recordDeadLetter(ctx context.Context, rec events.Record, rea
 		msg = msg[:4000]
 	}
 	msg = strings.ToValidUTF8(msg, "") // a cut rune or foreign bytes must not fail the insert
-	row := []any{a.proj.Name(), env.ID, env.Type, env.StreamType, env.StreamID, env.StreamVersion, rec.Position, msg, a.d.datetime(a.now())}
+	row := []any{a.proj.Name(), env.ID, env.Type, env.StreamType, env.StreamID, env.StreamVersion, rec.Position, msg, a.d.storedTime(a.now())}
 	if err := a.tx.Upsert(ctx, tableDeadLetters, deadLetterColumns, [][]any{row}); err != nil {
 		return fmt.Errorf("projections: record dead letter of %s: %w", a.proj.Name(), err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -204,5 +205,14 @@ func TestReleasedClaimWaitsForTheQueue(t *testing.T) {
 				t.Fatalf("leases left after the sweep: %d, %v", n, err)
 			}
 		})
+	}
+}
+
+func TestNewDeliveryQueueRefusesBadWiring(t *testing.T) {
+	_, err := sqlstore.NewDeliveryQueue(nil, nil)
+	for _, want := range []string{"nil database", "nil dialect"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not mention %q", err, want)
+		}
 	}
 }

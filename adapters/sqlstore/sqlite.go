@@ -67,10 +67,10 @@ func (sqLite) greatest(a, b string) string { return "MAX(" + a + ", " + b + ")" 
 // releaseSavepoint: SQLite stacks savepoints of the same name.
 func (sqLite) releaseSavepoint(name string) string { return "RELEASE SAVEPOINT " + name }
 
-// deadLetterTimeLayout is dead_lettered_at's fixed-width UTC text.
-const deadLetterTimeLayout = "2006-01-02T15:04:05.000000Z"
+// storedTimeLayout is the fixed-width UTC text of a time column (dead_lettered_at).
+const storedTimeLayout = "2006-01-02T15:04:05.000000Z"
 
-func (sqLite) datetime(t time.Time) any { return t.UTC().Format(deadLetterTimeLayout) }
+func (sqLite) storedTime(t time.Time) any { return t.UTC().Format(storedTimeLayout) }
 
 func (sqLite) isDriverError(err error) bool {
 	var se *sqlite.Error
@@ -259,13 +259,13 @@ func (d sqLite) swapRebuild(ctx context.Context, _ *sql.DB, conn *sql.Conn, b *b
 	return nil
 }
 
-type execer interface {
+type sqliteQuerier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
 // sqliteIndexes returns the CREATE INDEX statements of a table of the main schema.
-func sqliteIndexes(ctx context.Context, q execer, table string) ([]string, error) {
+func sqliteIndexes(ctx context.Context, q sqliteQuerier, table string) ([]string, error) {
 	rows, err := q.QueryContext(ctx, `SELECT sql FROM main.sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL ORDER BY name`, table)
 	if err != nil {
 		return nil, fmt.Errorf("read indexes of %s: %w", table, err)
