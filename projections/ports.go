@@ -1,15 +1,17 @@
-// Package projections is the read side: each projection turns events into a read model, and the
-// runner feeds projections from the bus and the store with an exactly-once effect.
+// Package projections is the read side's contract and its read models: each projection turns
+// events into a read model (the subpackages), applied through a small transaction port (Tx)
+// together with its checkpoint, exactly once per event.
 //
-// It imports only events and the standard library (database/sql included: read models live in
-// the same SQL database as the event log, written in the projection's own transaction together
-// with its checkpoint). It must not perform side effects outside its transaction: webhook
-// calls and the like live in adapters, driven by a projection's read model.
+// It imports only events and the standard library, and names no driver and no database: the
+// engine that runs projections (the runner with its gap fill, catch-up and dead letters,
+// replay, checksum, status) and the job queues built on read models (delivery and webhook
+// leases) live in adapters/sqlstore, which implements Tx for each database. A projection must
+// not perform side effects outside its transaction: webhook calls and the like live in
+// adapters, driven by a projection's read model.
 package projections
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/posthaste/posthaste/events"
 )
@@ -41,13 +43,6 @@ type Subscriber interface {
 	Subscribe(ctx context.Context, projection string) (deliveries <-chan Delivery, reconnected <-chan struct{}, err error)
 }
 
-// DB is the SQL database holding read models and checkpoints (the same database as the event
-// log). Dialect is "mysql" or "sqlite"; both use "?" placeholders.
-type DB struct {
-	SQL     *sql.DB
-	Dialect string
-}
-
 // Projection turns events into a read model.
 //
 // Contract: Apply is called inside a transaction that also records the checkpoint, exactly once
@@ -60,5 +55,18 @@ type Projection interface {
 	Name() string
 	// Tables lists the read-model tables the projection owns, for checksum and rebuild.
 	Tables() []string
-	Apply(ctx context.Context, tx *sql.Tx, dialect string, rec events.Record) error
+	Apply(ctx context.Context, tx Tx, rec events.Record) error
+}
+
+// Retargetable is an optional interface of a Projection whose SQL can be pointed at other
+// tables. A replay then builds the new model in real tables beside the live ones (created like
+// them but without their non-unique secondary indexes, which are added once the rows are in)
+// and swaps them in by renaming, instead of building in temporary tables and copying every row
+// into the live ones.
+//
+// Contract: WithTables returns a projection with the same Name whose Apply (and Flush, when it
+// is Buffered) reads and writes only the tables named by tables (keyed by the live names of
+// Tables()) and reads them only by primary key.
+type Retargetable interface {
+	WithTables(tables map[string]string) Projection
 }

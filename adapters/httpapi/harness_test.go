@@ -21,6 +21,7 @@ import (
 	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
 	"github.com/posthaste/posthaste/adapters/sqlite"
 	"github.com/posthaste/posthaste/adapters/sqlsecrets"
+	"github.com/posthaste/posthaste/adapters/sqlstore"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/message"
 	"github.com/posthaste/posthaste/domain/sendpolicy"
@@ -164,10 +165,15 @@ func newEnv(t testing.TB, mk func(t testing.TB) (backend, string), o options) *e
 	if err != nil {
 		t.Fatal(err)
 	}
-	whStore, err := webhookqueue.NewStore(st.DB(), dialect)
+	whReader, err := webhookqueue.NewReader(st.DB())
 	if err != nil {
 		t.Fatal(err)
 	}
+	whQueue, err := sqlstore.NewWebhookQueue(st.DB(), sqlstoreDialect(dialect))
+	if err != nil {
+		t.Fatal(err)
+	}
+	whStore := webhookDeliveries{whReader, whQueue}
 	api, err := httpapi.New(httpapi.Config{Webhooks: wh, WebhookDeliveries: whStore, Submitter: sub, Tenancy: th, Messages: msgs, Streams: st, Bodies: st, Suppressions: sup,
 		Search: search, Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), AdminToken: e.admin,
 		Stats: func(ctx context.Context, req stats.ReportRequest) (stats.Report, error) {
@@ -317,18 +323,15 @@ func (e *env) project() {
 		e.t.Fatal(err)
 	}
 	defer tx.Rollback()
+	ptx := sqlstore.NewProjectionTx(tx, sqlstoreDialect(e.dialect))
 	p := messageview.New()
 	for _, r := range recs {
-		if err := p.Apply(ctx, tx, e.dialect, r); err != nil {
+		if err := p.Apply(ctx, ptx, r); err != nil {
 			e.t.Fatal(err)
 		}
 	}
-	if f, ok := any(p).(interface {
-		Flush(context.Context, *sql.Tx, string) error
-	}); ok {
-		if err := f.Flush(ctx, tx, e.dialect); err != nil {
-			e.t.Fatal(err)
-		}
+	if err := p.Flush(ctx, ptx); err != nil {
+		e.t.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {
 		e.t.Fatal(err)
@@ -341,3 +344,17 @@ func (emptyResolver) LookupTXT(context.Context, string) ([]string, error)    { r
 func (emptyResolver) LookupCNAME(context.Context, string) (string, error)    { return "", nil }
 func (emptyResolver) LookupMX(context.Context, string) ([]tenancy.MX, error) { return nil, nil }
 func (emptyResolver) LookupIP(context.Context, string) ([]netip.Addr, error) { return nil, nil }
+
+// sqlstoreDialect is the sqlstore dialect of a backend's dialect name ("mysql" or "sqlite").
+func sqlstoreDialect(name string) sqlstore.Dialect {
+	if name == "sqlite" {
+		return sqlstore.SQLite
+	}
+	return sqlstore.MariaDB
+}
+
+// webhookDeliveries lists deliveries from the read model and re-queues them through the queue.
+type webhookDeliveries struct {
+	*webhookqueue.Reader
+	*sqlstore.WebhookQueue
+}

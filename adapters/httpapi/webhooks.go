@@ -22,7 +22,8 @@ type Webhooks interface {
 	RotateSecret(ctx context.Context, id string, cause domain.Cause) (webhook.Subscription, string, error)
 }
 
-// WebhookDeliveries reads and re-queues webhook deliveries (projections/webhookqueue.Store).
+// WebhookDeliveries reads webhook deliveries (projections/webhookqueue.Reader) and re-queues them
+// (adapters/sqlstore WebhookQueue).
 type WebhookDeliveries interface {
 	Deliveries(ctx context.Context, webhookID string, limit int) ([]webhookqueue.Delivery, error)
 	Redeliver(ctx context.Context, deliveryID string, now time.Time) (webhookqueue.Delivery, error)

@@ -1,5 +1,13 @@
 package sqlstore
 
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/posthaste/posthaste/projections"
+)
+
 // Dialect is what differs between the two databases. Its two implementations live in
 // mariadb.go and sqlite.go; nothing else in the package branches on the database.
 type Dialect interface {
@@ -7,4 +15,46 @@ type Dialect interface {
 	Name() string
 	// InsertIgnore is the statement prefix of an INSERT that skips rows whose key exists.
 	InsertIgnore() string
+
+	// read side
+
+	// upsertTail follows the VALUES of a multi-row INSERT INTO table (columns) so that a row
+	// whose key (the columns marked Key) exists is merged as each column's rule says; a column
+	// list whose non-key columns are all Keep still writes (and so locks) the existing row
+	// (projections.Tx.Upsert). The rules were checked by the caller.
+	upsertTail(columns []projections.Column) string
+	// greatest is the SQL of the larger of two integer expressions.
+	greatest(a, b string) string
+	// releaseSavepoint is the statement that ends a savepoint whose work stands or was rolled
+	// back to, or "" where a savepoint of the same name replaces the previous one.
+	releaseSavepoint(name string) string
+	// storedTime is the column value of a time (a dead letter's dead_lettered_at): UTC at
+	// microsecond resolution, as DATETIME(6) or as fixed-width text that sorts as time.
+	storedTime(t time.Time) any
+	// isDriverError reports whether err is, or wraps, an error of the database's driver.
+	isDriverError(err error) bool
+
+	// columnsQuery reads the columns of the table named by its one argument, in column order:
+	// name, declared type, 1-based position in the primary key (0 when not part of it).
+	columnsQuery() string
+	// byteOrder is the ORDER BY term that sorts a character column by its bytes.
+	byteOrder(column string) string
+
+	// replayDurability is the statement that makes the replay's connection commit without
+	// (fast) or with a sync to disk again, or "" where the replay does not change it.
+	replayDurability(fast bool) string
+	// createShadow creates, on conn, an empty temporary copy of table under the live name, with
+	// its indexes: the connection's statements on table reach the copy until it is set aside.
+	createShadow(ctx context.Context, conn *sql.Conn, table string) error
+	// setAsideShadow is the statement renaming the temporary copy of table to table+"__rebuild".
+	setAsideShadow(table string) string
+	// tablesLikeQuery lists the tables of the database whose name is LIKE its one argument
+	// (escape character '!').
+	tablesLikeQuery() string
+	// createRebuildTable creates b's new real table of a live table, like it but without its
+	// non-unique secondary indexes, and records in b what the swap needs to make it whole.
+	createRebuildTable(ctx context.Context, conn *sql.Conn, b *build, table string) error
+	// swapRebuild swaps b's new tables in for the live ones, with the projection's rebuilt
+	// bookkeeping, so that a live consumer never sees the new tables with the old checkpoints.
+	swapRebuild(ctx context.Context, db *sql.DB, conn *sql.Conn, b *build) error
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
 	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
 	"github.com/posthaste/posthaste/adapters/sqlsecrets"
+	"github.com/posthaste/posthaste/adapters/sqlstore"
 	"github.com/posthaste/posthaste/adapters/webhooksender"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/tenancy"
@@ -32,8 +33,22 @@ type fixture struct {
 	dialect string
 	secrets tenancy.SecretStore
 	h       *webhook.Handlers
-	store   *webhookqueue.Store
+	store   webhookStore
 	clock   *fakeClock
+}
+
+// webhookStore is the delivery tables: the read model's listing and the sender's queue.
+type webhookStore struct {
+	*webhookqueue.Reader
+	*sqlstore.WebhookQueue
+}
+
+// sqlDialect is the sqlstore dialect of the fixture's database.
+func (f *fixture) sqlDialect() sqlstore.Dialect {
+	if f.dialect == "sqlite" {
+		return sqlstore.SQLite
+	}
+	return sqlstore.MariaDB
 }
 
 type fakeClock struct {
@@ -83,8 +98,10 @@ func newFixture(t testing.TB, es domain.EventStore, db *sql.DB, dialect string, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.store, err = webhookqueue.NewStore(db, dialect)
-	if err != nil {
+	if f.store.Reader, err = webhookqueue.NewReader(db); err != nil {
+		t.Fatal(err)
+	}
+	if f.store.WebhookQueue, err = sqlstore.NewWebhookQueue(db, f.sqlDialect()); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -100,8 +117,9 @@ func (f *fixture) project(t testing.TB, envs []events.Envelope) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		ptx := sqlstore.NewProjectionTx(tx, f.sqlDialect())
 		for _, e := range envs[:n] {
-			if err := (webhookqueue.Projection{}).Apply(ctx, tx, f.dialect, events.Record{Envelope: e}); err != nil {
+			if err := (webhookqueue.Projection{}).Apply(ctx, ptx, events.Record{Envelope: e}); err != nil {
 				tx.Rollback()
 				t.Fatal(err)
 			}
@@ -167,7 +185,7 @@ func (f *fixture) sender(t testing.TB, owner string, cfg webhooksender.Config, c
 		cfg.Poll = 20 * time.Millisecond
 	}
 	s, err := webhooksender.New(cfg, webhooksender.Deps{
-		Store: f.store, Secrets: f.secrets, Disabler: f.h,
+		Queue: f.store, Secrets: f.secrets, Disabler: f.h,
 		PostalKey: func(ctx context.Context) (webhook.PostalKey, error) {
 			return webhook.LoadPostalKey(ctx, f.secrets, rand.Reader)
 		},

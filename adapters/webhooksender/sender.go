@@ -1,8 +1,9 @@
-// Package webhooksender sends webhook deliveries over HTTP: it claims due deliveries from the
-// webhooks read model (projections/webhooks) under an expiring lease, so several nodes never
-// send one delivery at once, builds and signs each request (domain/webhook: Standard Webhooks
-// HMAC or Postal RSA), posts it with a connect-time address check, records every attempt, and
-// schedules retries with backoff and jitter until the delivery succeeds or is dead (≥ 3 days).
+// Package webhooksender sends webhook deliveries over HTTP: it claims due deliveries of the
+// webhooks read model (projections/webhookqueue) from its Queue under an expiring lease, so
+// several nodes never send one delivery at once, builds and signs each request (domain/webhook:
+// Standard Webhooks HMAC or Postal RSA), posts it with a connect-time address check, records
+// every attempt, and schedules retries with backoff and jitter until the delivery succeeds or is
+// dead (≥ 3 days).
 // A 410 Gone disables the subscription (webhook.disabled is appended to the log).
 //
 // It owns the HTTP side of webhooks only: which deliveries exist is the projection's business,
@@ -73,9 +74,26 @@ type Disabler interface {
 	Disable(ctx context.Context, id, reason string, cause domain.Cause) (webhook.Subscription, error)
 }
 
+// Queue is the sender's job queue over the webhooks read model (adapters/sqlstore's WebhookQueue
+// implements it).
+//
+// Claim leases up to limit due deliveries to owner until now+ttl and returns them: pending, due
+// at or before now, not leased by anyone (or the lease lapsed), and with no earlier event of the
+// same stream still pending for the same subscription. take, when not nil, is asked about each
+// candidate in order (its subscription id) and may refuse it; a call considers a bounded number
+// of candidates. Two owners never both hold one delivery while its lease lasts.
+//
+// Complete records the attempts among results (Attempted) and every delivery's new state in one
+// transaction, and drops owner's leases on them; a delivery whose lease changed hands meanwhile
+// keeps the newer state.
+type Queue interface {
+	Claim(ctx context.Context, owner string, now time.Time, ttl time.Duration, limit int, take func(webhookID string) bool) ([]webhookqueue.Claimed, error)
+	Complete(ctx context.Context, owner string, results []webhookqueue.Result) error
+}
+
 // Deps are the sender's ports.
 type Deps struct {
-	Store    *webhookqueue.Store
+	Queue    Queue
 	Secrets  webhook.Secrets
 	Disabler Disabler
 	// PostalKey loads the platform's RSA key, the first time a Postal-format delivery is sent.
@@ -112,8 +130,8 @@ type Sender struct {
 // New refuses missing dependencies and a bad configuration.
 func New(cfg Config, d Deps) (*Sender, error) {
 	cfg = cfg.withDefaults()
-	if d.Store == nil || d.Secrets == nil || d.Disabler == nil || d.PostalKey == nil || d.Clock == nil || d.Rand == nil || d.Logger == nil {
-		return nil, errors.New("webhooksender: needs a store, secrets, a disabler, a postal key loader, a clock, randomness and a logger")
+	if d.Queue == nil || d.Secrets == nil || d.Disabler == nil || d.PostalKey == nil || d.Clock == nil || d.Rand == nil || d.Logger == nil {
+		return nil, errors.New("webhooksender: needs a queue, secrets, a disabler, a postal key loader, a clock, randomness and a logger")
 	}
 	if cfg.Owner == "" {
 		return nil, errors.New("webhooksender: lease owner is empty")
@@ -176,7 +194,7 @@ func (s *Sender) Run(ctx context.Context) error {
 				held[webhookID]++
 				return true
 			}
-			claimed, err = s.d.Store.Claim(ctx, s.cfg.Owner, s.d.Clock(), leaseTTL, room, take)
+			claimed, err = s.d.Queue.Claim(ctx, s.cfg.Owner, s.d.Clock(), leaseTTL, room, take)
 			if err != nil && ctx.Err() == nil {
 				s.d.Logger.Error("webhooks: claim failed", "error", err)
 			}
@@ -275,7 +293,7 @@ func (s *Sender) record(batch []webhookqueue.Result) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for try := 0; ; try++ {
-		err := s.d.Store.Complete(ctx, s.cfg.Owner, batch)
+		err := s.d.Queue.Complete(ctx, s.cfg.Owner, batch)
 		if err == nil {
 			break
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"errors"
 	"fmt"
 	"github.com/posthaste/posthaste/domain/sendpolicy"
@@ -19,9 +20,11 @@ import (
 	"github.com/posthaste/posthaste/adapters/redisstore"
 	"github.com/posthaste/posthaste/adapters/sqlinbound"
 	"github.com/posthaste/posthaste/adapters/sqlite"
+	"github.com/posthaste/posthaste/adapters/sqlstore"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/inbound"
 	"github.com/posthaste/posthaste/events"
+	"github.com/posthaste/posthaste/migrations"
 	"github.com/posthaste/posthaste/projections"
 	"github.com/posthaste/posthaste/projections/deliveryqueue"
 	"github.com/posthaste/posthaste/projections/eventcount"
@@ -36,7 +39,7 @@ import (
 type Store struct {
 	Events domain.EventStore // Append is timed into AppendSeconds
 	Outbox domain.Outbox
-	DB     projections.DB
+	DB     sqlDatabase
 	// Messages stores bodies (with their queued events, atomically) and transcripts.
 	Messages messageStore
 	// Inbound keeps the reports received by the MX listener (raw bytes and their outcome).
@@ -48,6 +51,21 @@ type Store struct {
 	kind    string // "embedded" or "production"
 	pings   []backendPing
 	closers []func() error
+}
+
+// sqlDatabase is the store's SQL database (the event log and the read models) and its dialect.
+type sqlDatabase struct {
+	SQL     *sql.DB
+	Dialect sqlstore.Dialect
+}
+
+// legacyName is the dialect as sqlsecrets, httpapi's store and `migrate` still name it
+// (migrations.DialectMySQL or DialectSQLite), until they take a sqlstore.Dialect.
+func (d sqlDatabase) legacyName() string {
+	if d.Dialect == sqlstore.MariaDB {
+		return migrations.DialectMySQL
+	}
+	return migrations.DialectSQLite
 }
 
 // Kind is "embedded" (SQLite, in-process bus and locks) or "production" (MariaDB, RabbitMQ, Redis).
@@ -132,7 +150,7 @@ func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, er
 		st.kind = "production"
 		st.closers = append(st.closers, m.Close)
 		st.pings = append(st.pings, backendPing{"mariadb", m.Ping})
-		st.DB = projections.DB{SQL: m.DB(), Dialect: projections.DialectMySQL}
+		st.DB = sqlDatabase{SQL: m.DB(), Dialect: sqlstore.MariaDB}
 		es, outbox, migrate = m, m, m.Migrate
 		st.Messages = m
 	} else {
@@ -146,7 +164,7 @@ func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, er
 		st.kind = "embedded"
 		st.closers = append(st.closers, s.Close)
 		st.pings = append(st.pings, backendPing{"sqlite", s.Ping})
-		st.DB = projections.DB{SQL: s.DB(), Dialect: projections.DialectSQLite}
+		st.DB = sqlDatabase{SQL: s.DB(), Dialect: sqlstore.SQLite}
 		es, outbox, migrate = s, s, s.Migrate
 		st.Messages = s
 	}
@@ -265,14 +283,4 @@ func (s notifyingMessages) Accept(ctx context.Context, a submission.Acceptance) 
 		}
 	}
 	return err
-}
-
-// outboxPending counts the events committed but not yet confirmed by the bus (relay lag).
-// Both stores keep one outbox row per such event (migrations/*/..._events.sql).
-func outboxPending(ctx context.Context, db projections.DB) (int64, error) {
-	var n int64
-	if err := db.SQL.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count outbox: %w", err)
-	}
-	return n, nil
 }

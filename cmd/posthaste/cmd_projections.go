@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/posthaste/posthaste/adapters/sqlstore"
 	"github.com/posthaste/posthaste/projections"
 )
 
@@ -66,7 +67,7 @@ func runReplay(ctx context.Context, cio cliIO, args []string) error {
 	}
 	defer st.Close()
 	// One read of the log for all of them; each is swapped in as soon as all are built.
-	results, err := projections.ReplayAll(ctx, st.DB, st.Events, projs, logger, projections.Options{})
+	results, err := sqlstore.ReplayAll(ctx, st.DB.SQL, st.DB.Dialect, st.Events, projs, logger, sqlstore.ProjectionOptions{})
 	for _, res := range results {
 		if *asJSON {
 			if err := writeJSON(cio.stdout, res); err != nil {
@@ -100,7 +101,7 @@ func runChecksum(ctx context.Context, cio cliIO, args []string) error {
 	}
 	defer st.Close()
 	for _, p := range projs {
-		sum, err := projections.Checksum(ctx, st.DB, p)
+		sum, err := sqlstore.Checksum(ctx, st.DB.SQL, st.DB.Dialect, p)
 		if err != nil {
 			return err
 		}

@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/posthaste/posthaste/adapters/sqlstore"
 	"github.com/posthaste/posthaste/domain/relay"
-	"github.com/posthaste/posthaste/projections"
 )
 
 func init() {
@@ -38,7 +38,7 @@ func runMigrate(ctx context.Context, cio cliIO, args []string) error {
 		return err
 	}
 	defer st.Close()
-	fmt.Fprintf(cio.stdout, "migrated the %s database\n", st.DB.Dialect)
+	fmt.Fprintf(cio.stdout, "migrated the %s database\n", st.DB.legacyName())
 	return nil
 }
 
@@ -182,8 +182,11 @@ func buildRole(name string, cfg Config, p *Platform, logger *slog.Logger) (role,
 		}
 		return role{name, r.Run}, nil
 	case "projector":
-		ds := newDrainingSubscriber(p.Subscriber)
-		rn, err := projections.NewRunner(p.DB, p.Events, ds, p.Projections, log, projections.Options{})
+		ds, err := sqlstore.NewDrainingSubscriber(p.Subscriber)
+		if err != nil {
+			return role{}, err
+		}
+		rn, err := sqlstore.NewRunner(p.DB.SQL, p.DB.Dialect, p.Events, ds, p.Projections, log, sqlstore.ProjectionOptions{})
 		if err != nil {
 			return role{}, err
 		}

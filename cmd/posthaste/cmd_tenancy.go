@@ -91,7 +91,7 @@ func openTenancyServer(ctx context.Context, fs *flag.FlagSet, args []string, cio
 }
 
 func newTenancyEnv(cfg Config, st *Store, cio cliIO, needResolver bool) (*tenancyEnv, error) {
-	secrets, err := sqlsecrets.New(st.DB.SQL, st.DB.Dialect, cfg.SecretKey, rand.Reader, time.Now)
+	secrets, err := sqlsecrets.New(st.DB.SQL, st.DB.legacyName(), cfg.SecretKey, rand.Reader, time.Now)
 	if err != nil {
 		return nil, err
 	}

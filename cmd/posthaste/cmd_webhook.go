@@ -35,7 +35,7 @@ func init() {
 type webhookEnv struct {
 	*tenancyEnv
 	wh         *webhook.Handlers
-	deliveries *webhookqueue.Store
+	deliveries webhookDeliveries
 	cause      domain.Cause
 }
 
@@ -49,7 +49,7 @@ func openWebhooks(ctx context.Context, fs *flag.FlagSet, args []string, cio cliI
 		env.Close()
 		return nil, nil, err
 	}
-	st, err := webhookqueue.NewStore(env.store.DB.SQL, env.store.DB.Dialect)
+	st, err := newWebhookDeliveries(env.store.DB)
 	if err != nil {
 		env.Close()
 		return nil, nil, err

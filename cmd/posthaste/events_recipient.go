@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/posthaste/posthaste/adapters/sqlstore"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/events"
 	"github.com/posthaste/posthaste/projections/messageview"
@@ -33,9 +34,8 @@ func recipientMessageIDs(ctx context.Context, st *Store, rcpt, server string) ([
 		}
 	}
 	// Messages the view has not caught up with: the queued events after its horizon.
-	var after int64
-	if err := st.DB.SQL.QueryRowContext(ctx, `SELECT COALESCE(MAX(position), 0) FROM projection_positions WHERE projection = ?`,
-		messageview.Name).Scan(&after); err != nil {
+	after, err := sqlstore.Horizon(ctx, st.DB.SQL, messageview.Name)
+	if err != nil {
 		return nil, fmt.Errorf("read view position: %w", err)
 	}
 	f := domain.EventFilter{ServerID: server, Types: []string{(events.MessageQueued{}).EventType()}, After: after, Limit: eventsPage}
@@ -117,8 +117,9 @@ func recipientEvents(ctx context.Context, st *Store, f domain.EventFilter, rcpt 
 	match := matcher(f)
 	if last == 0 {
 		// Nothing printed yet: follow from the head of the log.
-		if err := st.DB.SQL.QueryRowContext(ctx, `SELECT COALESCE(MAX(position), 0) FROM events`).Scan(&last); err != nil {
-			return fmt.Errorf("read head: %w", err)
+		var err error
+		if last, err = sqlstore.LastPosition(ctx, st.DB.SQL); err != nil {
+			return err
 		}
 	}
 	for {

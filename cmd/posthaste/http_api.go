@@ -19,7 +19,6 @@ import (
 	"github.com/posthaste/posthaste/projections/messageview"
 	"github.com/posthaste/posthaste/projections/stats"
 	"github.com/posthaste/posthaste/projections/tenancyview"
-	"github.com/posthaste/posthaste/projections/webhookqueue"
 )
 
 // Wiring of the HTTP API (adapters/httpapi) into the web role: /api/v1 (Postal compatible)
@@ -46,7 +45,7 @@ func withAPI(next http.Handler, cfg Config, p *Platform, log *slog.Logger) (http
 	if err != nil {
 		return nil, err
 	}
-	store, err := httpapi.NewSQLStore(p.DB.SQL, p.DB.Dialect)
+	store, err := httpapi.NewSQLStore(p.DB.SQL, p.DB.legacyName())
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +53,7 @@ func withAPI(next http.Handler, cfg Config, p *Platform, log *slog.Logger) (http
 	if err != nil {
 		return nil, err
 	}
-	whStore, err := webhookqueue.NewStore(p.DB.SQL, p.DB.Dialect)
+	whStore, err := newWebhookDeliveries(p.DB)
 	if err != nil {
 		return nil, err
 	}

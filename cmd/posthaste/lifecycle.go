@@ -22,6 +22,7 @@ import (
 	"github.com/posthaste/posthaste/adapters/dnsresolver"
 	"github.com/posthaste/posthaste/adapters/smtpin"
 	"github.com/posthaste/posthaste/adapters/smtpout"
+	"github.com/posthaste/posthaste/adapters/sqlstore"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/delivery"
 	"github.com/posthaste/posthaste/domain/sendpolicy"
@@ -31,7 +32,6 @@ import (
 	"github.com/posthaste/posthaste/domain/suppression"
 	"github.com/posthaste/posthaste/domain/tenancy"
 	"github.com/posthaste/posthaste/events"
-	"github.com/posthaste/posthaste/projections/deliveryqueue"
 	"github.com/posthaste/posthaste/projections/tenancyview"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -210,7 +210,7 @@ func buildWorkerRole(cfg Config, p *Platform, deps *lifecycleDeps, log *slog.Log
 	if err != nil {
 		return role{}, err
 	}
-	queue, err := deliveryqueue.NewQueue(p.DB.SQL, p.DB.Dialect)
+	queue, err := sqlstore.NewDeliveryQueue(p.DB.SQL, p.DB.Dialect)
 	if err != nil {
 		return role{}, err
 	}
@@ -417,7 +417,7 @@ func (c queueCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c queueCollector) Collect(ch chan<- prometheus.Metric) {
-	q, err := deliveryqueue.NewQueue(c.p.DB.SQL, c.p.DB.Dialect)
+	q, err := sqlstore.NewDeliveryQueue(c.p.DB.SQL, c.p.DB.Dialect)
 	if err != nil {
 		return
 	}

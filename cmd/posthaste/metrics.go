@@ -183,7 +183,7 @@ func (c webhookCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c webhookCollector) Collect(ch chan<- prometheus.Metric) {
-	st, err := webhookqueue.NewStore(c.p.DB.SQL, c.p.DB.Dialect)
+	st, err := webhookqueue.NewReader(c.p.DB.SQL)
 	if err != nil {
 		return
 	}

@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	"github.com/posthaste/posthaste/domain"
-	"github.com/posthaste/posthaste/projections"
+	"github.com/posthaste/posthaste/adapters/sqlstore"
 )
 
 // platformStatus is what `posthaste status` prints and /metrics exports.
@@ -31,7 +29,7 @@ type backendState struct {
 }
 
 type projectionStatus struct {
-	projections.Status
+	sqlstore.ProjectionStatus
 	BusDeadLetters int64 `json:"bus_dead_letters"`
 }
 
@@ -53,10 +51,10 @@ func collectStatus(ctx context.Context, st *Store, names []string, busDeadLetter
 		out.Backends = append(out.Backends, backendState{Name: st.Pings()[i].name, OK: f == "", Error: f})
 	}
 	var err error
-	if out.Head, err = headPosition(ctx, st.Events); err != nil {
+	if out.Head, err = sqlstore.HeadPosition(ctx, st.Events, 0); err != nil {
 		out.Errors = append(out.Errors, "head position: "+err.Error())
 	}
-	if out.RelayLag, err = outboxPending(ctx, st.DB); err != nil {
+	if out.RelayLag, err = sqlstore.OutboxPending(ctx, st.DB.SQL); err != nil {
 		out.Errors = append(out.Errors, "relay lag: "+err.Error())
 	}
 	var bus map[string]int
@@ -65,12 +63,12 @@ func collectStatus(ctx context.Context, st *Store, names []string, busDeadLetter
 			out.Errors = append(out.Errors, "bus dead letters: "+err.Error())
 		}
 	}
-	sts, err := projections.ReadStatus(ctx, st.DB, st.Events, names)
+	sts, err := sqlstore.ReadStatus(ctx, st.DB.SQL, st.Events, names)
 	if err != nil {
 		out.Errors = append(out.Errors, "projections: "+err.Error())
 	}
 	for _, s := range sts {
-		ps := projectionStatus{Status: s, BusDeadLetters: int64(bus[s.Projection])}
+		ps := projectionStatus{ProjectionStatus: s, BusDeadLetters: int64(bus[s.Projection])}
 		out.DeadLetters += s.DeadLetters
 		out.BusDeadLetters += ps.BusDeadLetters
 		out.Projections = append(out.Projections, ps)
@@ -87,47 +85,6 @@ func checkBackendsEach(ctx context.Context, pings []backendPing) []string {
 		}
 	}
 	return out
-}
-
-// headPosition finds the highest assigned position using only EventStore.ReadAll: an
-// exponential probe then a binary search, O(log n) single-row reads, for any store.
-func headPosition(ctx context.Context, es domain.EventStore) (int64, error) {
-	exists := func(after int64) (bool, error) {
-		recs, err := es.ReadAll(ctx, after, 1)
-		if err != nil {
-			return false, fmt.Errorf("read all after %d: %w", after, err)
-		}
-		return len(recs) > 0, nil
-	}
-	ok, err := exists(0)
-	if err != nil || !ok {
-		return 0, err
-	}
-	// Invariant: a position > lo exists; none > hi once hi is found.
-	lo, hi := int64(0), int64(1)
-	for {
-		ok, err := exists(hi)
-		if err != nil {
-			return 0, err
-		}
-		if !ok {
-			break
-		}
-		lo, hi = hi, hi*2
-	}
-	for hi-lo > 1 {
-		mid := lo + (hi-lo)/2
-		ok, err := exists(mid)
-		if err != nil {
-			return 0, err
-		}
-		if ok {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	return hi, nil
 }
 
 // statusTimeout bounds one status collection (a scrape or the status command).

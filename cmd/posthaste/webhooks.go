@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/posthaste/posthaste/adapters/sqlstore"
 	"github.com/posthaste/posthaste/adapters/webhooksender"
 	"github.com/posthaste/posthaste/domain/webhook"
 	"github.com/posthaste/posthaste/events"
@@ -16,6 +17,25 @@ import (
 )
 
 // Wiring of webhooks: the "webhooks" role (the HTTP sender) and the JWKS the web role serves.
+
+// webhookDeliveries lists webhook deliveries from the read model and makes them due again
+// through the sender's queue (the CLI's webhook commands, the API's deliveries endpoints).
+type webhookDeliveries struct {
+	*webhookqueue.Reader
+	*sqlstore.WebhookQueue
+}
+
+func newWebhookDeliveries(db sqlDatabase) (webhookDeliveries, error) {
+	r, err := webhookqueue.NewReader(db.SQL)
+	if err != nil {
+		return webhookDeliveries{}, err
+	}
+	q, err := sqlstore.NewWebhookQueue(db.SQL, db.Dialect)
+	if err != nil {
+		return webhookDeliveries{}, err
+	}
+	return webhookDeliveries{Reader: r, WebhookQueue: q}, nil
+}
 
 // webhookSchedule is the retry schedule with POSTHASTE_WEBHOOK_RETRY_INITIAL as its first wait.
 func webhookSchedule(cfg Config) webhook.Schedule {
@@ -43,7 +63,7 @@ func buildWebhooksRole(cfg Config, p *Platform, log *slog.Logger) (role, error) 
 	if err != nil {
 		return role{}, err
 	}
-	st, err := webhookqueue.NewStore(p.DB.SQL, p.DB.Dialect)
+	q, err := sqlstore.NewWebhookQueue(p.DB.SQL, p.DB.Dialect)
 	if err != nil {
 		return role{}, err
 	}
@@ -52,7 +72,7 @@ func buildWebhooksRole(cfg Config, p *Platform, log *slog.Logger) (role, error) 
 	s, err := webhooksender.New(webhooksender.Config{
 		Owner: owner, Schedule: webhookSchedule(cfg), Timeout: cfg.WebhookTimeout, AllowPrivate: cfg.WebhookAllowPrivate,
 	}, webhooksender.Deps{
-		Store: st, Secrets: deps.secrets, Disabler: h,
+		Queue: q, Secrets: deps.secrets, Disabler: h,
 		PostalKey: func(ctx context.Context) (webhook.PostalKey, error) {
 			return webhook.LoadPostalKey(ctx, deps.secrets, rand.Reader)
 		},

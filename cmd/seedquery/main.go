@@ -27,6 +27,7 @@ import (
 
 	"github.com/posthaste/posthaste/adapters/mariadb"
 	"github.com/posthaste/posthaste/adapters/sqlite"
+	"github.com/posthaste/posthaste/adapters/sqlstore"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/events"
 	"github.com/posthaste/posthaste/projections"
@@ -69,32 +70,38 @@ func main() {
 	}
 }
 
-func open(ctx context.Context, backend, dsn, dataDir string, logger *slog.Logger) (store, projections.DB, error) {
+// database is the store's SQL database and its dialect.
+type database struct {
+	SQL     *sql.DB
+	Dialect sqlstore.Dialect
+}
+
+func open(ctx context.Context, backend, dsn, dataDir string, logger *slog.Logger) (store, database, error) {
 	switch backend {
 	case "sqlite":
 		if dataDir == "" {
 			d, err := os.MkdirTemp("", "seedquery-")
 			if err != nil {
-				return nil, projections.DB{}, err
+				return nil, database{}, err
 			}
 			dataDir = d
 		}
 		s, err := sqlite.Open(ctx, filepath.Join(dataDir, "posthaste.db"), sqlite.WithLogger(logger))
 		if err != nil {
-			return nil, projections.DB{}, err
+			return nil, database{}, err
 		}
-		return s, projections.DB{SQL: s.DB(), Dialect: projections.DialectSQLite}, nil
+		return s, database{SQL: s.DB(), Dialect: sqlstore.SQLite}, nil
 	case "mariadb":
 		if dsn == "" {
-			return nil, projections.DB{}, errors.New("--dsn is required for mariadb")
+			return nil, database{}, errors.New("--dsn is required for mariadb")
 		}
 		s, err := mariadb.Open(ctx, dsn, mariadb.WithLogger(logger))
 		if err != nil {
-			return nil, projections.DB{}, err
+			return nil, database{}, err
 		}
-		return s, projections.DB{SQL: s.DB(), Dialect: projections.DialectMySQL}, nil
+		return s, database{SQL: s.DB(), Dialect: sqlstore.MariaDB}, nil
 	}
-	return nil, projections.DB{}, fmt.Errorf("unknown backend %q", backend)
+	return nil, database{}, fmt.Errorf("unknown backend %q", backend)
 }
 
 var (
@@ -213,7 +220,7 @@ func run(ctx context.Context, backend, dsn, dataDir string, target, nQueries, ap
 	// Project through the runner's catch-up.
 	projs := []projections.Projection{messageview.New(), stats.New()}
 	for _, p := range projs {
-		rn, err := projections.NewRunner(db, st, noBus{}, []projections.Projection{p}, logger, projections.Options{BatchSize: 2000})
+		rn, err := sqlstore.NewRunner(db.SQL, db.Dialect, st, noBus{}, []projections.Projection{p}, logger, sqlstore.ProjectionOptions{BatchSize: 2000})
 		if err != nil {
 			return err
 		}

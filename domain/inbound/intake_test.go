@@ -15,12 +15,13 @@ import (
 	"time"
 
 	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
+	"github.com/posthaste/posthaste/adapters/sqlstore"
+	pt "github.com/posthaste/posthaste/adapters/sqlstore/projectiontest"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/inbound"
 	"github.com/posthaste/posthaste/domain/inbound/inboundtest"
 	"github.com/posthaste/posthaste/domain/suppression"
 	"github.com/posthaste/posthaste/events"
-	"github.com/posthaste/posthaste/projections"
 	"github.com/posthaste/posthaste/projections/messageview"
 )
 
@@ -132,7 +133,7 @@ func (p policies) SuppressionPolicy(context.Context, string) (bool, bool, error)
 
 type fixture struct {
 	es     domain.EventStore
-	view   *projections.DB // the message view's database (nil: no Message-ID fallback)
+	view   *pt.Database // the message view's database (nil: no Message-ID fallback)
 	store  *memStore
 	sup    *suppression.Handler
 	intake *inbound.Intake
@@ -146,15 +147,15 @@ var refKey = []byte("0123456789abcdef0123456789abcdef")
 // serves the Message-ID fallback, as in production.
 func newFixture(t testing.TB, pol inbound.Policies) *fixture {
 	s := sqlitetest.Store(t)
-	db := &projections.DB{SQL: s.DB(), Dialect: projections.DialectSQLite}
-	r, err := messageview.NewReader(db.SQL)
+	db := &pt.Database{Name: "sqlite", DB: s.DB(), Dialect: sqlstore.SQLite}
+	r, err := messageview.NewReader(db.DB)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return newFixtureOn(t, s, pol, db, viewIndex{r})
 }
 
-func newFixtureOn(t testing.TB, es domain.EventStore, pol inbound.Policies, view *projections.DB, idx inbound.MessageIndex) *fixture {
+func newFixtureOn(t testing.TB, es domain.EventStore, pol inbound.Policies, view *pt.Database, idx inbound.MessageIndex) *fixture {
 	rec := domain.Recorder{Clock: func() time.Time { return now }}
 	sup, err := suppression.NewHandler(es, rec)
 	if err != nil {
@@ -194,23 +195,7 @@ func (f *fixture) project(t testing.TB, id string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tx, err := f.view.SQL.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	p := messageview.New()
-	for _, r := range recs {
-		if err := p.Apply(ctx, tx, f.view.Dialect, r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := p.Flush(ctx, tx, f.view.Dialect); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	f.view.Apply(t, messageview.New(), recs...)
 }
 
 // queue appends a message.queued for id (recipient rcpt, Message-ID header hdrID).

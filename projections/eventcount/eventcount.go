@@ -7,7 +7,6 @@ package eventcount
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/posthaste/posthaste/events"
@@ -29,9 +28,14 @@ func New() Projection { return Projection{} }
 func (Projection) Name() string     { return Name }
 func (Projection) Tables() []string { return []string{Table} }
 
+// columns are event_counts' columns for Upsert: a new (type, server) starts at its count, an
+// existing one adds it.
+var columns = []projections.Column{{Name: "event_type", On: projections.Key}, {Name: "server_id", On: projections.Key},
+	{Name: "count", On: projections.Add}}
+
 // Apply adds one to the event's (type, server) count. An envelope that fails validation is
 // poison: it was never a valid stored event.
-func (Projection) Apply(ctx context.Context, tx *sql.Tx, dialect string, rec events.Record) error {
+func (Projection) Apply(ctx context.Context, tx projections.Tx, rec events.Record) error {
 	env := rec.Envelope
 	if err := env.Validate(); err != nil {
 		return projections.Poison(err)
@@ -39,18 +43,7 @@ func (Projection) Apply(ctx context.Context, tx *sql.Tx, dialect string, rec eve
 	if len(env.Type) > 128 || len(env.Server()) > 64 {
 		return projections.Poison(fmt.Errorf("eventcount: type or server id too long in event %s", env.ID))
 	}
-	var q string
-	switch dialect {
-	case projections.DialectMySQL:
-		q = `INSERT INTO event_counts (event_type, server_id, count) VALUES (?, ?, 1)
-			ON DUPLICATE KEY UPDATE count = count + 1`
-	case projections.DialectSQLite:
-		q = `INSERT INTO event_counts (event_type, server_id, count) VALUES (?, ?, 1)
-			ON CONFLICT (event_type, server_id) DO UPDATE SET count = count + 1`
-	default:
-		return fmt.Errorf("eventcount: unknown dialect %q", dialect)
-	}
-	if _, err := tx.ExecContext(ctx, q, env.Type, env.Server()); err != nil {
+	if err := tx.Upsert(ctx, Table, columns, [][]any{{env.Type, env.Server(), 1}}); err != nil {
 		return fmt.Errorf("eventcount: count %s: %w", env.Type, err)
 	}
 	return nil

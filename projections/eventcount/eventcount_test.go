@@ -6,23 +6,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
-	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
+	"github.com/posthaste/posthaste/adapters/sqlstore"
+	pt "github.com/posthaste/posthaste/adapters/sqlstore/projectiontest"
 	"github.com/posthaste/posthaste/events"
 	"github.com/posthaste/posthaste/projections"
 	"github.com/posthaste/posthaste/projections/eventcount"
 )
 
 func TestApplyCountsPerTypeAndServer(t *testing.T) {
-	for _, db := range map[string]func(*testing.T) projections.DB{
-		"sqlite": func(t *testing.T) projections.DB {
-			return projections.DB{SQL: sqlitetest.DB(t), Dialect: projections.DialectSQLite}
-		},
-		"mariadb": func(t *testing.T) projections.DB {
-			return projections.DB{SQL: mariadbtest.DB(t), Dialect: projections.DialectMySQL}
-		},
-	} {
-		d := db(t)
+	for _, name := range pt.Backends {
+		d := pt.OpenDatabase(t, name)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		at := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
@@ -41,20 +34,21 @@ func TestApplyCountsPerTypeAndServer(t *testing.T) {
 		unknown := mk(&events.MessageOpened{}, "srv-1", 5)
 		unknown.Envelope.Type = "message.from_the_future" // counted: a newer producer's event
 		recs = append(recs, unknown)
-		tx, err := d.SQL.BeginTx(ctx, nil)
+		tx, err := d.DB.BeginTx(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
+		ptx := sqlstore.NewProjectionTx(tx, d.Dialect)
 		p := eventcount.New()
 		for _, r := range recs {
-			if err := p.Apply(ctx, tx, d.Dialect, r); err != nil {
-				t.Fatalf("%s: apply: %v", d.Dialect, err)
+			if err := p.Apply(ctx, ptx, r); err != nil {
+				t.Fatalf("%s: apply: %v", d.Name, err)
 			}
 		}
 		bad := mk(&events.MessageOpened{}, "srv-1", 6)
 		bad.Envelope.OccurredAt = time.Time{}
-		if err := p.Apply(ctx, tx, d.Dialect, bad); !errors.Is(err, projections.ErrPoison) {
-			t.Errorf("%s: invalid envelope: %v, want a poison error", d.Dialect, err)
+		if err := p.Apply(ctx, ptx, bad); !errors.Is(err, projections.ErrPoison) {
+			t.Errorf("%s: invalid envelope: %v, want a poison error", d.Name, err)
 		}
 		if err := tx.Commit(); err != nil {
 			t.Fatal(err)
@@ -63,7 +57,7 @@ func TestApplyCountsPerTypeAndServer(t *testing.T) {
 			{"message.opened", "srv-1"}: 2, {"message.opened", ""}: 1, {"message.clicked", "srv-1"}: 1,
 			{"message.from_the_future", "srv-1"}: 1,
 		}
-		rows, err := d.SQL.QueryContext(ctx, `SELECT event_type, server_id, count FROM event_counts`)
+		rows, err := d.DB.QueryContext(ctx, `SELECT event_type, server_id, count FROM event_counts`)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,11 +72,11 @@ func TestApplyCountsPerTypeAndServer(t *testing.T) {
 		}
 		rows.Close()
 		if len(got) != len(want) {
-			t.Errorf("%s: rows %v, want %v", d.Dialect, got, want)
+			t.Errorf("%s: rows %v, want %v", d.Name, got, want)
 		}
 		for k, n := range want {
 			if got[k] != n {
-				t.Errorf("%s: count %v = %d, want %d", d.Dialect, k, got[k], n)
+				t.Errorf("%s: count %v = %d, want %d", d.Name, k, got[k], n)
 			}
 		}
 	}

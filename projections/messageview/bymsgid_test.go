@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
+	pt "github.com/posthaste/posthaste/adapters/sqlstore/projectiontest"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/events"
-	"github.com/posthaste/posthaste/projections"
 	"github.com/posthaste/posthaste/projections/messageview"
 )
 
@@ -15,7 +15,7 @@ import (
 // backends: normalisation of the header, the recipient filter applied before the limit, the
 // time bound.
 func TestByMessageID(t *testing.T) {
-	eachBackend(t, func(t *testing.T, s store, db projections.DB) {
+	pt.EachBackend(t, func(t *testing.T, b *pt.Backend) {
 		ctx := context.Background()
 		base := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 		queue := func(id, rcpt, hdr string, at time.Time) {
@@ -26,30 +26,14 @@ func TestByMessageID(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Append(ctx, envs...); err != nil {
+			if err := b.Store.Append(ctx, envs...); err != nil {
 				t.Fatal(err)
 			}
-			recs, err := s.ReadStream(ctx, events.StreamMessage, id, 1)
+			recs, err := b.Store.ReadStream(ctx, events.StreamMessage, id, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
-			tx, err := db.SQL.BeginTx(ctx, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tx.Rollback()
-			p := messageview.New()
-			for _, r := range recs {
-				if err := p.Apply(ctx, tx, db.Dialect, r); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := p.Flush(ctx, tx, db.Dialect); err != nil {
-				t.Fatal(err)
-			}
-			if err := tx.Commit(); err != nil {
-				t.Fatal(err)
-			}
+			b.Apply(t, messageview.New(), recs...)
 		}
 		const (
 			m1 = "01a20b00-0000-7000-8000-0000000000c1"
@@ -61,7 +45,7 @@ func TestByMessageID(t *testing.T) {
 		queue(m2, "second@example.net", "<shared.1@example.org>", base.Add(time.Second))
 		queue(m3, "third@example.net", "<shared.1@example.org>", base.Add(2*time.Second))
 		queue(m4, "first@example.net", "<other@example.org>", base)
-		r, err := messageview.NewReader(db.SQL)
+		r, err := messageview.NewReader(b.DB)
 		if err != nil {
 			t.Fatal(err)
 		}

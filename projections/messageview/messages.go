@@ -4,8 +4,8 @@
 // parses the operators' query syntax (ParseQuery) and answers list and detail queries (Reader).
 //
 // It owns tables message_view, message_events and message_attempts and nothing else; it
-// performs no side effects. Times are stored as UTC unix microseconds, so both dialects
-// compare them the same way.
+// performs no side effects. Times are stored as UTC unix microseconds, so every database
+// compares them the same way.
 package messageview
 
 import (
@@ -40,14 +40,14 @@ var Statuses = []string{"queued", "held", "deferred", "delivered", "bounced", "e
 // when it commits, so a replay costs a handful of statements per batch, not several per event.
 type Projection struct {
 	mu   sync.Mutex
-	bufs map[*sql.Tx]*txBuf
+	bufs map[projections.Tx]*txBuf
 	// view, events, attempts are the tables written (the live ones, or a replay's new ones).
 	view, events, attempts string
 }
 
 // New returns the projection.
 func New() *Projection {
-	return &Projection{bufs: map[*sql.Tx]*txBuf{}, view: TableView, events: TableEvents, attempts: TableAttempts}
+	return &Projection{bufs: map[projections.Tx]*txBuf{}, view: TableView, events: TableEvents, attempts: TableAttempts}
 }
 
 // WithTables returns a projection that reads and writes the tables named by tables (keyed by
@@ -93,7 +93,7 @@ type txBuf struct {
 	attempts [][]any
 }
 
-func (p *Projection) buf(tx *sql.Tx) *txBuf {
+func (p *Projection) buf(tx projections.Tx) *txBuf {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	b := p.bufs[tx]
@@ -105,14 +105,14 @@ func (p *Projection) buf(tx *sql.Tx) *txBuf {
 }
 
 // Discard drops the buffer of a rolled-back transaction.
-func (p *Projection) Discard(tx *sql.Tx) {
+func (p *Projection) Discard(tx projections.Tx) {
 	p.mu.Lock()
 	delete(p.bufs, tx)
 	p.mu.Unlock()
 }
 
 // row returns the buffered row of a message, reading it from the database the first time.
-func (b *txBuf) row(ctx context.Context, tx *sql.Tx, view, id string) (*viewRow, error) {
+func (b *txBuf) row(ctx context.Context, tx projections.Tx, view, id string) (*viewRow, error) {
 	if r, ok := b.rows[id]; ok {
 		return r, nil
 	}
@@ -132,13 +132,10 @@ func (b *txBuf) row(ctx context.Context, tx *sql.Tx, view, id string) (*viewRow,
 
 // Apply folds one message event into the transaction's buffer. Events of other streams are
 // ignored. It changes the buffer only once nothing can fail any more.
-func (p *Projection) Apply(ctx context.Context, tx *sql.Tx, dialect string, rec events.Record) error {
+func (p *Projection) Apply(ctx context.Context, tx projections.Tx, rec events.Record) error {
 	env := rec.Envelope
 	if env.StreamType != events.StreamMessage {
 		return nil
-	}
-	if dialect != projections.DialectMySQL && dialect != projections.DialectSQLite {
-		return fmt.Errorf("messages: unknown dialect %q", dialect)
 	}
 	ev, err := decode(env)
 	if err != nil {
@@ -194,7 +191,7 @@ func (p *Projection) Apply(ctx context.Context, tx *sql.Tx, dialect string, rec 
 }
 
 // Flush writes the transaction's buffer with multi-row statements.
-func (p *Projection) Flush(ctx context.Context, tx *sql.Tx, dialect string) error {
+func (p *Projection) Flush(ctx context.Context, tx projections.Tx) error {
 	p.mu.Lock()
 	b := p.bufs[tx]
 	delete(p.bufs, tx)
@@ -208,35 +205,37 @@ func (p *Projection) Flush(ctx context.Context, tx *sql.Tx, dialect string) erro
 			rows = append(rows, r.values())
 		}
 	}
-	upsert := "INSERT OR REPLACE INTO " + p.view + " (" + viewInsertColumns + ") VALUES "
-	tail := ""
-	if dialect == projections.DialectMySQL {
-		upsert = "INSERT INTO " + p.view + " (" + viewInsertColumns + ") VALUES "
-		var sets []string
-		for _, c := range strings.Split(viewInsertColumns, ",") {
-			c = strings.TrimSpace(c)
-			if c != "message_id" {
-				sets = append(sets, c+" = VALUES("+c+")")
-			}
-		}
-		tail = " ON DUPLICATE KEY UPDATE " + strings.Join(sets, ", ")
-	}
-	ins := "INSERT IGNORE"
-	if dialect == projections.DialectSQLite {
-		ins = "INSERT OR IGNORE"
-	}
-	if err := projections.InsertRows(ctx, tx, upsert, tail, rows); err != nil {
+	if err := tx.Upsert(ctx, p.view, viewUpsertColumns, rows); err != nil {
 		return fmt.Errorf("messages: write view: %w", err)
 	}
-	if err := projections.InsertRows(ctx, tx, ins+" INTO "+p.events+" (message_id, version, event_id, event_type, occurred_us, actor, payload) VALUES ", "", b.events); err != nil {
+	if err := tx.InsertIgnore(ctx, p.events, eventColumns, b.events); err != nil {
 		return fmt.Errorf("messages: write timeline: %w", err)
 	}
-	if err := projections.InsertRows(ctx, tx, ins+" INTO "+p.attempts+` (message_id, version, attempt, occurred_us, mx_host, ip, tls_version,
-		tls_cipher, reply_code, enhanced_code, reply_text, duration_ms, transcript_id, result) VALUES `, "", b.attempts); err != nil {
+	if err := tx.InsertIgnore(ctx, p.attempts, attemptColumns, b.attempts); err != nil {
 		return fmt.Errorf("messages: write attempts: %w", err)
 	}
 	return nil
 }
+
+// Columns of the rows Flush writes: a view row replaces the stored one (the buffer read it
+// first), timeline and attempt rows are written once per event.
+var (
+	viewUpsertColumns = func() []projections.Column {
+		var cols []projections.Column
+		for _, c := range strings.Split(viewInsertColumns, ",") {
+			c = strings.TrimSpace(c)
+			on := projections.Replace
+			if c == "message_id" {
+				on = projections.Key
+			}
+			cols = append(cols, projections.Column{Name: c, On: on})
+		}
+		return cols
+	}()
+	eventColumns   = []string{"message_id", "version", "event_id", "event_type", "occurred_us", "actor", "payload"}
+	attemptColumns = []string{"message_id", "version", "attempt", "occurred_us", "mx_host", "ip", "tls_version", "tls_cipher",
+		"reply_code", "enhanced_code", "reply_text", "duration_ms", "transcript_id", "result"}
+)
 
 // Values of the types Apply needs only by type (never written to).
 var (
@@ -304,7 +303,8 @@ func isCompact(p []byte) bool {
 	return true
 }
 
-// column limits (the MariaDB column sizes; SQLite keeps the same cut so both agree).
+// column limits (the sizes of the narrowest database's columns; every database keeps the same
+// cut so all agree).
 const (
 	maxAddr  = 320
 	maxShort = 255

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
-	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
+	"github.com/posthaste/posthaste/adapters/sqlstore"
+	pt "github.com/posthaste/posthaste/adapters/sqlstore/projectiontest"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/events"
 	"github.com/posthaste/posthaste/projections"
@@ -22,7 +22,7 @@ import (
 
 // seedMessages appends n message streams of 4 events (queued, attempted, deferred or
 // delivered or bounced) in batches, and has positions stamped.
-func seedMessages(b *testing.B, s store, n int) int {
+func seedMessages(b *testing.B, s pt.Store, n int) int {
 	ctx := context.Background()
 	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	var batch []events.Envelope
@@ -105,18 +105,10 @@ func BenchmarkReplay(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("POSTHASTE_BENCH_MESSAGES")); err == nil && v > 0 {
 		n = v
 	}
-	for _, backend := range []string{"sqlite", "mariadb"} {
+	for _, backend := range pt.Backends {
 		b.Run(backend, func(b *testing.B) {
-			var s store
-			var db projections.DB
-			if backend == "sqlite" {
-				st := sqlitetest.Store(b)
-				s, db = st, projections.DB{SQL: st.DB(), Dialect: projections.DialectSQLite}
-			} else {
-				st := mariadbtest.Store(b)
-				s, db = st, projections.DB{SQL: st.DB(), Dialect: projections.DialectMySQL}
-			}
-			total := seedMessages(b, s, n)
+			be := pt.Open(b, backend)
+			total := seedMessages(b, be.Store, n)
 			for _, c := range []struct {
 				name  string
 				projs func() []projections.Projection
@@ -130,7 +122,7 @@ func BenchmarkReplay(b *testing.B) {
 					b.ResetTimer()
 					cpu := cpuTime(b)
 					for range b.N {
-						res, err := projections.ReplayAll(context.Background(), db, s, c.projs(), slog.New(slog.NewTextHandler(io.Discard, nil)), projections.Options{})
+						res, err := sqlstore.ReplayAll(context.Background(), be.DB, be.Dialect, be.Store, c.projs(), slog.New(slog.NewTextHandler(io.Discard, nil)), sqlstore.ProjectionOptions{})
 						if err != nil {
 							b.Fatal(err)
 						}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posthaste/posthaste/adapters/sqlstore"
+	pt "github.com/posthaste/posthaste/adapters/sqlstore/projectiontest"
 	"github.com/posthaste/posthaste/events"
 	"github.com/posthaste/posthaste/projections"
 	"github.com/posthaste/posthaste/projections/messageview"
@@ -24,24 +26,11 @@ func (l *liveRunner) Subscribe(_ context.Context, name string) (<-chan projectio
 	return l.ch[name], make(chan struct{}), nil
 }
 
-func startLive(t *testing.T, s store, db projections.DB) *liveRunner {
+func startLive(t *testing.T, b *pt.Backend) *liveRunner {
 	t.Helper()
 	l := &liveRunner{ch: map[string]chan projections.Delivery{messageview.Name: make(chan projections.Delivery, 1000),
 		stats.Name: make(chan projections.Delivery, 1000)}, acked: make(chan bool, 2000)}
-	rn, err := projections.NewRunner(db, s, l, []projections.Projection{messageview.New(), stats.New()},
-		slog.New(slog.NewTextHandler(io.Discard, nil)), projections.Options{CatchUpInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- rn.Run(ctx) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
+	pt.Run(t, b, l, []projections.Projection{messageview.New(), stats.New()}, sqlstore.ProjectionOptions{CatchUpInterval: time.Hour})
 	return l
 }
 
@@ -68,9 +57,10 @@ func (l *liveRunner) deliver(t *testing.T, recs []events.Record) {
 	}
 }
 
-func appendRecs(t *testing.T, s store, envs []events.Envelope) []events.Record {
+func appendRecs(t *testing.T, b *pt.Backend, envs []events.Envelope) []events.Record {
 	t.Helper()
 	ctx := context.Background()
+	s := b.Store
 	if err := s.Append(ctx, envs...); err != nil {
 		t.Fatal(err)
 	}
@@ -97,11 +87,11 @@ func appendRecs(t *testing.T, s store, envs []events.Envelope) []events.Record {
 	return out
 }
 
-func sums(t *testing.T, db projections.DB) [2]string {
+func sums(t *testing.T, b *pt.Backend) [2]string {
 	t.Helper()
 	var out [2]string
 	for i, p := range []projections.Projection{messageview.New(), stats.New()} {
-		cs, err := projections.Checksum(context.Background(), db, p)
+		cs, err := sqlstore.Checksum(context.Background(), b.DB, b.Dialect, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,13 +100,13 @@ func sums(t *testing.T, db projections.DB) [2]string {
 	return out
 }
 
-func names(t *testing.T, db projections.DB, sqliteQ, mysqlQ string) []string {
+func names(t *testing.T, b *pt.Backend, sqliteQ, mysqlQ string) []string {
 	t.Helper()
 	q := sqliteQ
-	if db.Dialect == projections.DialectMySQL {
+	if b.Dialect == sqlstore.MariaDB {
 		q = mysqlQ
 	}
-	rows, err := db.SQL.QueryContext(context.Background(), q)
+	rows, err := b.DB.QueryContext(context.Background(), q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,18 +130,18 @@ func names(t *testing.T, db projections.DB, sqliteQ, mysqlQ string) []string {
 // rows, the indexes and the checkpoints after a replay (twice in a row, with the live runner
 // running) are those of the live model, and the runner goes on from them.
 func TestReplaySwapsByRenameWithTheRunnerRunning(t *testing.T) {
-	eachBackend(t, func(t *testing.T, s store, db projections.DB) {
+	pt.EachBackend(t, func(t *testing.T, b *pt.Backend) {
 		ctx := context.Background()
-		live := startLive(t, s, db)
-		recs := appendRecs(t, s, workload(t))
+		live := startLive(t, b)
+		recs := appendRecs(t, b, pt.Workload(t))
 		live.deliver(t, recs)
-		want := sums(t, db)
+		want := sums(t, b)
 		indexes := func() []string {
-			return names(t, db, `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'message_view' AND sql IS NOT NULL`,
+			return names(t, b, `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'message_view' AND sql IS NOT NULL`,
 				`SELECT DISTINCT index_name FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = 'message_view'`)
 		}
 		leftovers := func() []string {
-			return names(t, db, `SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%!_!_r%' ESCAPE '!'`,
+			return names(t, b, `SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%!_!_r%' ESCAPE '!'`,
 				`SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE '%!_!_r%' ESCAPE '!'`)
 		}
 		idx := indexes()
@@ -159,15 +149,15 @@ func TestReplaySwapsByRenameWithTheRunnerRunning(t *testing.T) {
 			t.Fatalf("message_view indexes before the replay: %v", idx)
 		}
 		for round := 1; round <= 2; round++ {
-			res, err := projections.ReplayAll(ctx, db, s, []projections.Projection{messageview.New(), stats.New()},
-				slog.New(slog.NewTextHandler(io.Discard, nil)), projections.Options{BatchSize: 4})
+			res, err := sqlstore.ReplayAll(ctx, b.DB, b.Dialect, b.Store, []projections.Projection{messageview.New(), stats.New()},
+				slog.New(slog.NewTextHandler(io.Discard, nil)), sqlstore.ProjectionOptions{BatchSize: 4})
 			if err != nil {
 				t.Fatalf("replay %d: %v", round, err)
 			}
 			if len(res) != 2 || res[0].Events != len(recs) || res[1].Events != len(recs) || res[0].DeadLetters != 0 {
 				t.Errorf("replay %d: %+v, want 2 results of %d events", round, res, len(recs))
 			}
-			if got := sums(t, db); got != want {
+			if got := sums(t, b); got != want {
 				t.Errorf("replay %d: checksums %v, want the live ones %v", round, got, want)
 			}
 			if got := indexes(); !slices.Equal(got, idx) {
@@ -181,22 +171,22 @@ func TestReplaySwapsByRenameWithTheRunnerRunning(t *testing.T) {
 		// The checkpoints were swapped in too: every old event is a duplicate now (counters
 		// unchanged), and a new stream applies once.
 		live.deliver(t, recs)
-		if got := sums(t, db); got != want {
+		if got := sums(t, b); got != want {
 			t.Errorf("old events applied again after the replay: %v, want %v", got, want)
 		}
-		more := appendRecs(t, s, stream(t, "m7", "acme/main", t0.Add(5*time.Hour), queued("new@remote.test", "After"),
+		more := appendRecs(t, b, pt.Stream(t, "m7", "acme/main", pt.T0.Add(5*time.Hour), pt.Queued("new@remote.test", "After"),
 			&events.MessageAttempted{Attempt: 1, MXHost: "mx.remote.test", ReplyCode: 250, ReplyText: "ok", Result: "delivered"},
 			&events.MessageDelivered{ReplyCode: 250, Attempt: 1}))
 		live.deliver(t, append(more, more[1]))
-		after := sums(t, db)
+		after := sums(t, b)
 		if after == want {
 			t.Fatal("a new stream changed nothing")
 		}
-		if _, err := projections.ReplayAll(ctx, db, s, []projections.Projection{messageview.New(), stats.New()},
-			slog.New(slog.NewTextHandler(io.Discard, nil)), projections.Options{}); err != nil {
+		if _, err := sqlstore.ReplayAll(ctx, b.DB, b.Dialect, b.Store, []projections.Projection{messageview.New(), stats.New()},
+			slog.New(slog.NewTextHandler(io.Discard, nil)), sqlstore.ProjectionOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		if got := sums(t, db); got != after {
+		if got := sums(t, b); got != after {
 			t.Errorf("replay after new events: %v, want the live %v", got, after)
 		}
 	})

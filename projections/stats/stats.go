@@ -53,14 +53,14 @@ const (
 // when it commits.
 type Projection struct {
 	mu   sync.Mutex
-	bufs map[*sql.Tx]*txBuf
+	bufs map[projections.Tx]*txBuf
 	// hourly, messages are the tables written (the live ones, or a replay's new ones).
 	hourly, messages string
 }
 
 // New returns the projection.
 func New() *Projection {
-	return &Projection{bufs: map[*sql.Tx]*txBuf{}, hourly: TableHourly, messages: TableMessages}
+	return &Projection{bufs: map[projections.Tx]*txBuf{}, hourly: TableHourly, messages: TableMessages}
 }
 
 // WithTables returns a projection that reads and writes the tables named by tables (keyed by
@@ -99,7 +99,7 @@ type txBuf struct {
 	fresh  []string
 }
 
-func (p *Projection) buf(tx *sql.Tx) *txBuf {
+func (p *Projection) buf(tx projections.Tx) *txBuf {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	b := p.bufs[tx]
@@ -111,7 +111,7 @@ func (p *Projection) buf(tx *sql.Tx) *txBuf {
 }
 
 // Discard drops the buffer of a rolled-back transaction.
-func (p *Projection) Discard(tx *sql.Tx) {
+func (p *Projection) Discard(tx projections.Tx) {
 	p.mu.Lock()
 	delete(p.bufs, tx)
 	p.mu.Unlock()
@@ -128,7 +128,7 @@ func (b *txBuf) add(k counterKey) {
 	b.counts[k]++
 }
 
-func (b *txBuf) message(ctx context.Context, tx *sql.Tx, table, id string) (*msgInfo, error) {
+func (b *txBuf) message(ctx context.Context, tx projections.Tx, table, id string) (*msgInfo, error) {
 	if m, ok := b.msgs[id]; ok {
 		return m, nil
 	}
@@ -161,13 +161,10 @@ func LatencyUpper(bucket int) time.Duration {
 func hourOf(t time.Time) int64 { return t.UTC().Truncate(time.Hour).UnixMicro() }
 
 // Apply counts one message event in the hour it occurred (in the transaction's buffer).
-func (p *Projection) Apply(ctx context.Context, tx *sql.Tx, dialect string, rec events.Record) error {
+func (p *Projection) Apply(ctx context.Context, tx projections.Tx, rec events.Record) error {
 	env := rec.Envelope
 	if env.StreamType != events.StreamMessage {
 		return nil
-	}
-	if dialect != projections.DialectMySQL && dialect != projections.DialectSQLite {
-		return fmt.Errorf("stats: unknown dialect %q", dialect)
 	}
 	ev, err := decode(env)
 	if err != nil {
@@ -262,8 +259,15 @@ func decode(env events.Envelope) (events.Event, error) {
 	return events.Decode(env)
 }
 
+// Columns of the rows Flush writes: counters add up, a message is written once.
+var (
+	hourlyColumns = []projections.Column{{Name: "server_id", On: projections.Key}, {Name: "hour_us", On: projections.Key},
+		{Name: "metric", On: projections.Key}, {Name: "label", On: projections.Key}, {Name: "count", On: projections.Add}}
+	messageColumns = []string{"message_id", "server_id", "rcpt_domain", "queued_us"}
+)
+
 // Flush writes the transaction's increments and new messages with multi-row statements.
-func (p *Projection) Flush(ctx context.Context, tx *sql.Tx, dialect string) error {
+func (p *Projection) Flush(ctx context.Context, tx projections.Tx) error {
 	p.mu.Lock()
 	b := p.bufs[tx]
 	delete(p.bufs, tx)
@@ -275,13 +279,7 @@ func (p *Projection) Flush(ctx context.Context, tx *sql.Tx, dialect string) erro
 	for _, k := range b.order {
 		rows = append(rows, []any{k.server, k.hour, k.metric, k.label, b.counts[k]})
 	}
-	tail := ` ON CONFLICT (server_id, hour_us, metric, label) DO UPDATE SET count = count + excluded.count`
-	ins := "INSERT OR IGNORE"
-	if dialect == projections.DialectMySQL {
-		tail = ` ON DUPLICATE KEY UPDATE count = count + VALUES(count)`
-		ins = "INSERT IGNORE"
-	}
-	if err := projections.InsertRows(ctx, tx, `INSERT INTO `+p.hourly+` (server_id, hour_us, metric, label, count) VALUES `, tail, rows); err != nil {
+	if err := tx.Upsert(ctx, p.hourly, hourlyColumns, rows); err != nil {
 		return fmt.Errorf("stats: write counters: %w", err)
 	}
 	msgs := make([][]any, 0, len(b.fresh))
@@ -289,7 +287,7 @@ func (p *Projection) Flush(ctx context.Context, tx *sql.Tx, dialect string) erro
 		m := b.msgs[id]
 		msgs = append(msgs, []any{id, m.server, m.domain, m.queuedUS})
 	}
-	if err := projections.InsertRows(ctx, tx, ins+` INTO `+p.messages+` (message_id, server_id, rcpt_domain, queued_us) VALUES `, "", msgs); err != nil {
+	if err := tx.InsertIgnore(ctx, p.messages, messageColumns, msgs); err != nil {
 		return fmt.Errorf("stats: write messages: %w", err)
 	}
 	return nil

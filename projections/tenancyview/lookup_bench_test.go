@@ -6,11 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
+	pt "github.com/posthaste/posthaste/adapters/sqlstore/projectiontest"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/tenancy"
 	"github.com/posthaste/posthaste/events"
-	"github.com/posthaste/posthaste/projections"
 	"github.com/posthaste/posthaste/projections/tenancyview"
 )
 
@@ -18,7 +17,8 @@ import (
 // (domain/tenancy, what admin commands use) with the read model, on SQLite with 500 credentials.
 func BenchmarkCredentialByUsername(b *testing.B) {
 	ctx := context.Background()
-	s := sqlitetest.Store(b)
+	be := pt.Open(b, "sqlite")
+	s := be.Store
 	h, err := tenancy.NewHandlers(tenancy.Deps{Store: s, Clock: time.Now, Rand: rand.Reader})
 	if err != nil {
 		b.Fatal(err)
@@ -41,15 +41,7 @@ func BenchmarkCredentialByUsername(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tx, _ := s.DB().BeginTx(ctx, nil)
-	for _, r := range recs {
-		if err := tenancyview.New().Apply(ctx, tx, projections.DialectSQLite, r); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		b.Fatal(err)
-	}
+	be.Apply(b, tenancyview.New(), recs...)
 	b.Run("streams", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			if _, err := h.CredentialByUsername(ctx, last.Username); err != nil {

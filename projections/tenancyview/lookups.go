@@ -3,7 +3,6 @@ package tenancyview
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 )
 
@@ -63,19 +62,6 @@ func ActiveCredentials(ctx context.Context, db *sql.DB, typ string) ([]Credentia
 type Domain struct {
 	Name, ServerID string
 	Verified       bool
-}
-
-// DomainByName returns a sending domain.
-func DomainByName(ctx context.Context, db *sql.DB, name string) (Domain, bool, error) {
-	var d Domain
-	err := db.QueryRowContext(ctx, `SELECT name, server_id, verified FROM tenancy_domains WHERE name = ?`, name).Scan(&d.Name, &d.ServerID, &d.Verified)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Domain{}, false, nil
-	}
-	if err != nil {
-		return Domain{}, false, fmt.Errorf("tenancyview: query domain: %w", err)
-	}
-	return d, true, nil
 }
 
 // DomainsOfServer lists a server's sending domains by name.

@@ -9,7 +9,6 @@ package tenancyview
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 
@@ -34,7 +33,7 @@ func (Projection) Tables() []string {
 
 // Apply folds one configuration event into the tables; other events are ignored. A payload that
 // does not decode is poison.
-func (Projection) Apply(ctx context.Context, tx *sql.Tx, dialect string, rec events.Record) error {
+func (Projection) Apply(ctx context.Context, tx projections.Tx, rec events.Record) error {
 	env := rec.Envelope
 	switch env.StreamType {
 	case events.StreamServer, events.StreamDomain, events.StreamCredential, events.StreamUser:

@@ -3,16 +3,13 @@ package tenancyview_test
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"testing"
 	"time"
 
-	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
-	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
+	pt "github.com/posthaste/posthaste/adapters/sqlstore/projectiontest"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/tenancy"
 	"github.com/posthaste/posthaste/events"
-	"github.com/posthaste/posthaste/projections"
 	"github.com/posthaste/posthaste/projections/tenancyview"
 )
 
@@ -26,26 +23,12 @@ func (m memSecrets) DeleteSecret(_ context.Context, id string) error           {
 // backend, applies them to the projection, and checks that its lookups answer what the
 // stream-reading lookups of domain/tenancy answer.
 func TestViewAgreesWithStreams(t *testing.T) {
-	type backend struct {
-		store   domain.EventStore
-		db      *sql.DB
-		dialect string
-	}
-	for name, open := range map[string]func(t *testing.T) backend{
-		"sqlite": func(t *testing.T) backend {
-			s := sqlitetest.Store(t)
-			return backend{s, s.DB(), projections.DialectSQLite}
-		},
-		"mariadb": func(t *testing.T) backend {
-			s := mariadbtest.Store(t)
-			return backend{s, s.DB(), projections.DialectMySQL}
-		},
-	} {
+	for _, name := range pt.Backends {
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			b := open(t)
-			h, err := tenancy.NewHandlers(tenancy.Deps{Store: b.store, Clock: time.Now, Rand: rand.Reader, Secrets: memSecrets{},
+			b := pt.Open(t, name)
+			h, err := tenancy.NewHandlers(tenancy.Deps{Store: b.Store, Clock: time.Now, Rand: rand.Reader, Secrets: memSecrets{},
 				DNS: tenancy.DNSConfig{SPFInclude: "spf.example.net", ReturnPathDomain: "rp.example.net", Hostname: "mx.example.net"}})
 			if err != nil {
 				t.Fatal(err)
@@ -83,40 +66,31 @@ func TestViewAgreesWithStreams(t *testing.T) {
 			_, err = h.RevokeCredential(ctx, tenancy.RevokeCredential{ID: api.ID, Actor: actor})
 			must(err)
 
-			recs, err := b.store.Query(ctx, domain.EventFilter{Limit: 10000})
+			recs, err := b.Store.Query(ctx, domain.EventFilter{Limit: 10000})
 			must(err)
-			tx, err := b.db.BeginTx(ctx, nil)
-			must(err)
-			p := tenancyview.New()
-			for _, r := range recs {
-				if err := p.Apply(ctx, tx, b.dialect, r); err != nil {
-					tx.Rollback()
-					t.Fatalf("apply %s: %v", r.Envelope.Type, err)
-				}
-			}
-			must(tx.Commit())
+			b.Apply(t, tenancyview.New(), recs...)
 
-			got, ok, err := tenancyview.CredentialByUsername(ctx, b.db, smtp.Username)
+			got, ok, err := tenancyview.CredentialByUsername(ctx, b.DB, smtp.Username)
 			want, _ := h.CredentialByUsername(ctx, smtp.Username)
 			if err != nil || !ok || got.ID != want.ID || got.Hash != want.Hash || !got.Hold || got.Revoked || got.ServerID != "acme/billing" {
 				t.Errorf("by username = %+v, %v, %v; streams say %+v", got, ok, err, want)
 			}
-			if got, ok, err := tenancyview.CredentialByHash(ctx, b.db, tenancy.HashSecret(api.Key)); err != nil || !ok || got.ID != api.ID || !got.Revoked {
+			if got, ok, err := tenancyview.CredentialByHash(ctx, b.DB, tenancy.HashSecret(api.Key)); err != nil || !ok || got.ID != api.ID || !got.Revoked {
 				t.Errorf("by key hash = %+v, %v, %v", got, ok, err)
 			}
-			viewIPs, err := tenancyview.ActiveCredentials(ctx, b.db, "smtp-ip")
+			viewIPs, err := tenancyview.ActiveCredentials(ctx, b.DB, "smtp-ip")
 			must(err)
 			streamIPs, err := h.ActiveCredentials(ctx, "smtp-ip")
 			must(err)
 			if len(viewIPs) != 2 || len(streamIPs) != 2 || viewIPs[0].CIDR != ip.CIDR && viewIPs[1].CIDR != ip.CIDR {
 				t.Errorf("active smtp-ip: view %+v, streams %+v", viewIPs, streamIPs)
 			}
-			ds, err := tenancyview.DomainsOfServer(ctx, b.db, "acme/billing")
+			ds, err := tenancyview.DomainsOfServer(ctx, b.DB, "acme/billing")
 			if err != nil || len(ds) != 2 || ds[0].Name != "example.com" || !ds[0].Verified || ds[1].Verified {
 				t.Errorf("domains = %+v, %v", ds, err)
 			}
 			var mode string
-			must(b.db.QueryRowContext(ctx, `SELECT mode FROM tenancy_servers WHERE id = ?`, "acme/billing").Scan(&mode))
+			must(b.DB.QueryRowContext(ctx, `SELECT mode FROM tenancy_servers WHERE id = ?`, "acme/billing").Scan(&mode))
 			if mode != "development" {
 				t.Errorf("server mode = %q", mode)
 			}

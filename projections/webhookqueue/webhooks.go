@@ -1,11 +1,13 @@
 // Package webhookqueue is the read side of webhooks: a projection that keeps the subscriptions read
 // model (webhook_subscriptions) and the facts of each message that payloads name
 // (webhook_messages), and that enqueues one delivery (webhook_deliveries) per event and
-// matching enabled subscription of the event's server. It also answers the sender's and the
-// CLI's questions through Store: claim due deliveries under an expiring lease, record attempts
-// (webhook_attempts), list, redeliver, re-enqueue.
+// matching enabled subscription of the event's server. It lists deliveries with their attempts
+// and reads the figures /metrics shows (Reader); the sender's job queue over these tables
+// (claim due deliveries under an expiring lease, record attempts in webhook_attempts, redeliver,
+// re-enqueue) is adapters/sqlstore's WebhookQueue, which hands out and takes the Claimed and
+// Result values declared here.
 //
-// It performs no HTTP: adapters/webhooksender does, through Store. Delivery ids are derived
+// It performs no HTTP: adapters/webhooksender does. Delivery ids are derived
 // from (subscription id, event id), so a replayed or redelivered event keeps its webhook-id.
 // webhook_deliveries and webhook_attempts are sender state (status, retries, leases, attempt
 // records), not part of the projection's rebuilt tables: a replay of the projection inserts
@@ -15,13 +17,12 @@ package webhookqueue
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"strings"
 
 	"github.com/posthaste/posthaste/events"
+	"github.com/posthaste/posthaste/projections"
 )
 
 // Name is the projection's stable name (queue, checkpoints, replay target).
@@ -71,13 +72,6 @@ func New() Projection { return Projection{} }
 func (Projection) Name() string     { return Name }
 func (Projection) Tables() []string { return []string{"webhook_subscriptions", "webhook_messages"} }
 
-func insertIgnore(dialect string) string {
-	if dialect == "sqlite" {
-		return "INSERT OR IGNORE"
-	}
-	return "INSERT IGNORE"
-}
-
 func boolInt(b bool) int {
 	if b {
 		return 1
@@ -85,8 +79,19 @@ func boolInt(b bool) int {
 	return 0
 }
 
+// Columns of the rows the projection inserts.
+var (
+	subscriptionColumns = []string{"webhook_id", "server_id", "url", "events", "format", "enabled", "disabled_reason", "secret_id",
+		"previous_secret_id", "previous_until_us", "created_us"}
+	messageColumns = []string{"message_id", "server_id", "submission_id", "mail_from", "rcpt_to", "header_from", "subject",
+		"message_id_header", "tag", "queued_us"}
+	deliveryColumns = []string{"delivery_id", "webhook_id", "server_id", "event_id", "event_type", "stream_key", "stream_version",
+		"event_json", "occurred_us", "status", "attempts", "next_attempt_us", "first_attempt_us", "last_attempt_us",
+		"last_status_code", "last_error", "lease_owner", "lease_until_us"}
+)
+
 // Apply folds one event. Times are UTC unix microseconds.
-func (Projection) Apply(ctx context.Context, tx *sql.Tx, dialect string, rec events.Record) error {
+func (Projection) Apply(ctx context.Context, tx projections.Tx, rec events.Record) error {
 	env := rec.Envelope
 	at := env.OccurredAt.UTC().UnixMicro()
 	exec := func(q string, args ...any) error {
@@ -101,9 +106,8 @@ func (Projection) Apply(ctx context.Context, tx *sql.Tx, dialect string, rec eve
 		}
 		switch e := ev.(type) {
 		case *events.WebhookCreated:
-			return exec(insertIgnore(dialect)+` INTO webhook_subscriptions (webhook_id, server_id, url, events, format, enabled,
-				disabled_reason, secret_id, previous_secret_id, previous_until_us, created_us) VALUES (?, ?, ?, ?, ?, ?, '', ?, '', 0, ?)`,
-				env.StreamID, env.Server(), e.URL, strings.Join(e.Events, ","), e.Format, boolInt(e.Enabled), e.SecretID, at)
+			return tx.InsertIgnore(ctx, "webhook_subscriptions", subscriptionColumns, [][]any{{env.StreamID, env.Server(), e.URL,
+				strings.Join(e.Events, ","), e.Format, boolInt(e.Enabled), "", e.SecretID, "", 0, at}})
 		case *events.WebhookUpdated:
 			if e.URL != nil {
 				if err := exec(`UPDATE webhook_subscriptions SET url = ? WHERE webhook_id = ?`, *e.URL, env.StreamID); err != nil {
@@ -136,9 +140,8 @@ func (Projection) Apply(ctx context.Context, tx *sql.Tx, dialect string, rec eve
 		case *events.WebhookDisabled:
 			return exec(`UPDATE webhook_subscriptions SET enabled = 0, disabled_reason = ? WHERE webhook_id = ?`, e.Reason, env.StreamID)
 		case *events.MessageQueued:
-			return exec(insertIgnore(dialect)+` INTO webhook_messages (message_id, server_id, submission_id, mail_from, rcpt_to,
-				header_from, subject, message_id_header, tag, queued_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				env.StreamID, env.Server(), e.SubmissionID, e.MailFrom, e.RcptTo, e.HeaderFrom, e.Subject, e.MessageID, e.Tag, at)
+			return tx.InsertIgnore(ctx, "webhook_messages", messageColumns, [][]any{{env.StreamID, env.Server(), e.SubmissionID,
+				e.MailFrom, e.RcptTo, e.HeaderFrom, e.Subject, e.MessageID, e.Tag, at}})
 		}
 		return nil
 	}
@@ -188,7 +191,7 @@ func (Projection) Apply(ctx context.Context, tx *sql.Tx, dialect string, rec eve
 		if !Wants(s.events, env.Type) || !Offered(env.Type, s.format) {
 			continue
 		}
-		if err := insertDelivery(ctx, tx, dialect, s.id, env, raw, at, false); err != nil {
+		if err := AddDelivery(ctx, tx, s.id, env, raw, at, false); err != nil {
 			return err
 		}
 	}
@@ -208,16 +211,15 @@ func Wants(list, wireName string) bool {
 	return false
 }
 
-// insertDelivery enqueues an event for a subscription, due at its occurrence. With reset, an
-// existing delivery of the pair is set pending again (replay, redelivery) keeping its id.
-func insertDelivery(ctx context.Context, tx execer, dialect, webhookID string, env events.Envelope, raw []byte, dueUS int64, reset bool) error {
+// AddDelivery enqueues an event (raw: its stored JSON) for a subscription, due at dueUS (UTC
+// unix microseconds). With reset, an existing delivery of the pair is set pending again
+// (replay, redelivery) keeping its id; without, it is left as it is. The projection enqueues
+// with it, and so does the webhook queue (adapters/sqlstore) when an operator re-enqueues.
+func AddDelivery(ctx context.Context, tx projections.Tx, webhookID string, env events.Envelope, raw []byte, dueUS int64, reset bool) error {
 	id := DeliveryID(webhookID, env.ID)
-	_, err := tx.ExecContext(ctx, insertIgnore(dialect)+` INTO webhook_deliveries (delivery_id, webhook_id, server_id, event_id,
-		event_type, stream_key, stream_version, event_json, occurred_us, status, attempts, next_attempt_us, first_attempt_us,
-		last_attempt_us, last_status_code, last_error, lease_owner, lease_until_us)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, 0, 0, 0, '', '', 0)`,
-		id, webhookID, env.Server(), env.ID, env.Type, env.StreamType+"/"+env.StreamID, env.StreamVersion, string(raw),
-		env.OccurredAt.UTC().UnixMicro(), StatusPending, dueUS)
+	err := tx.InsertIgnore(ctx, "webhook_deliveries", deliveryColumns, [][]any{{id, webhookID, env.Server(), env.ID, env.Type,
+		env.StreamType + "/" + env.StreamID, env.StreamVersion, string(raw), env.OccurredAt.UTC().UnixMicro(), StatusPending, 0,
+		dueUS, 0, 0, 0, "", "", 0}})
 	if err != nil || !reset {
 		return err
 	}
@@ -225,10 +227,3 @@ func insertDelivery(ctx context.Context, tx execer, dialect, webhookID string, e
 		StatusPending, dueUS, id)
 	return err
 }
-
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
-// errorf wraps a store error with its operation.
-func errorf(op string, err error) error { return fmt.Errorf("webhooks: %s: %w", op, err) }

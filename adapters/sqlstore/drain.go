@@ -1,7 +1,8 @@
-package main
+package sqlstore
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -9,22 +10,28 @@ import (
 	"github.com/posthaste/posthaste/projections"
 )
 
-// drainingSubscriber lets serve stop the projections gracefully: after Stop it hands the runner
-// no new delivery, and Wait returns once every delivery handed out was settled (Ack or
-// DeadLetter), i.e. the runner finished its transactions. Deliveries not handed out stay unacked
-// on the bus and are delivered again after restart (consumers skip duplicates).
-type drainingSubscriber struct {
+// DrainingSubscriber wraps the bus's subscriber so that the projector stops gracefully: after
+// Stop it hands the runner no new delivery, and Wait returns once every delivery handed out was
+// settled (Ack or DeadLetter), i.e. the runner finished its transactions; then the runner can be
+// stopped. Deliveries not handed out stay unacked on the bus and are delivered again after a
+// restart (consumers skip duplicates).
+type DrainingSubscriber struct {
 	inner    projections.Subscriber
 	stop     chan struct{}
 	stopOnce sync.Once
 	inflight atomic.Int64 // handed out (or being handed out) and not yet settled
 }
 
-func newDrainingSubscriber(inner projections.Subscriber) *drainingSubscriber {
-	return &drainingSubscriber{inner: inner, stop: make(chan struct{})}
+// NewDrainingSubscriber wraps inner; it refuses a nil one.
+func NewDrainingSubscriber(inner projections.Subscriber) (*DrainingSubscriber, error) {
+	if inner == nil {
+		return nil, errors.New("sqlstore: draining subscriber: nil subscriber")
+	}
+	return &DrainingSubscriber{inner: inner, stop: make(chan struct{})}, nil
 }
 
-func (s *drainingSubscriber) Subscribe(ctx context.Context, projection string) (<-chan projections.Delivery, <-chan struct{}, error) {
+// Subscribe implements projections.Subscriber: inner's deliveries, counted until settled.
+func (s *DrainingSubscriber) Subscribe(ctx context.Context, projection string) (<-chan projections.Delivery, <-chan struct{}, error) {
 	in, reconnected, err := s.inner.Subscribe(ctx, projection)
 	if err != nil {
 		return nil, nil, err
@@ -78,10 +85,10 @@ func (s *drainingSubscriber) Subscribe(ctx context.Context, projection string) (
 }
 
 // Stop hands out no further delivery.
-func (s *drainingSubscriber) Stop() { s.stopOnce.Do(func() { close(s.stop) }) }
+func (s *DrainingSubscriber) Stop() { s.stopOnce.Do(func() { close(s.stop) }) }
 
 // Wait waits until every delivery handed out is settled, or timeout; it reports which.
-func (s *drainingSubscriber) Wait(timeout time.Duration) bool {
+func (s *DrainingSubscriber) Wait(timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
 	for s.inflight.Load() > 0 {
 		if time.Now().After(deadline) {

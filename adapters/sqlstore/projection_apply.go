@@ -1,4 +1,4 @@
-package projections
+package sqlstore
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/posthaste/posthaste/events"
+	"github.com/posthaste/posthaste/projections"
 )
 
 // Bookkeeping tables (see migrations/*/20261124000300_projections.sql). They are never part of
@@ -18,12 +19,6 @@ const (
 	tableStreams     = "projection_streams"
 	tablePositions   = "projection_positions"
 	tableDeadLetters = "projection_dead_letters"
-)
-
-// Dialects of DB.Dialect.
-const (
-	DialectMySQL  = "mysql"
-	DialectSQLite = "sqlite"
 )
 
 type streamKey struct{ typ, id string }
@@ -77,9 +72,9 @@ type deadLetter struct {
 // per-stream checkpoints (cached for the transaction, written once at flush) and recording
 // poison events. It is the one code path shared by the live runner, reconcile and replay.
 type txApplier struct {
-	proj    Projection
-	dialect string
-	tx      *sql.Tx
+	proj    projections.Projection
+	d       Dialect
+	tx      *projectionTx
 	now     func() time.Time
 	isDBErr func(error) bool
 	// fetched holds store reads made outside the transaction, by stream.
@@ -115,27 +110,26 @@ type txApplier struct {
 	done []int64
 }
 
-func newTxApplier(tx *sql.Tx, proj Projection, dialect string, now func() time.Time, isDBErr func(error) bool, fetched map[streamKey]fetchedStream, last, careful bool) *txApplier {
+func newTxApplier(tx *projectionTx, proj projections.Projection, now func() time.Time, isDBErr func(error) bool, fetched map[streamKey]fetchedStream, last, careful bool) *txApplier {
 	return &txApplier{
-		proj: proj, dialect: dialect, tx: tx, now: now, isDBErr: isDBErr, fetched: fetched, lastAttempt: last, careful: careful,
+		proj: proj, d: tx.d, tx: tx, now: now, isDBErr: isDBErr, fetched: fetched, lastAttempt: last, careful: careful,
 		versions: map[streamKey]int64{}, dirty: map[streamKey]bool{}, blocked: map[streamKey]bool{},
 	}
 }
 
+// positionColumns lock a projection_positions row: inserted at zero, or written unchanged.
+var positionColumns = []projections.Column{{Name: "projection", On: projections.Key}, {Name: "position", On: projections.Keep},
+	{Name: "applied_position", On: projections.Keep}}
+
 // lockPosition makes sure the projection's projection_positions row exists and locks it for the
 // rest of the transaction. Every writer of a projection's model (consumer, reconcile, replay's
 // swap) starts with it, so they never interleave; on SQLite it also takes the write lock up front.
-func lockPosition(ctx context.Context, tx *sql.Tx, dialect, name string) error {
-	var q string
-	switch dialect {
-	case DialectMySQL:
-		q = `INSERT INTO projection_positions (projection, position, applied_position) VALUES (?, 0, 0)
-			ON DUPLICATE KEY UPDATE position = position`
-	default:
-		q = `INSERT INTO projection_positions (projection, position, applied_position) VALUES (?, 0, 0)
-			ON CONFLICT (projection) DO UPDATE SET position = position`
+func lockPosition(ctx context.Context, tx *sql.Tx, d Dialect, name string) error {
+	head, tail, err := upsertStatement(d, tablePositions, positionColumns)
+	if err == nil {
+		_, err = tx.ExecContext(ctx, head+"(?, 0, 0)"+tail, name)
 	}
-	if _, err := tx.ExecContext(ctx, q, name); err != nil {
+	if err != nil {
 		return fmt.Errorf("projections: lock position of %s: %w", name, err)
 	}
 	return nil
@@ -299,7 +293,7 @@ func (a *txApplier) deadReason(ctx context.Context, rec events.Record) (error, e
 	if err != nil {
 		return nil, fmt.Errorf("projections: read dead letter of %s: %w", a.proj.Name(), err)
 	}
-	return Poison(errors.New(reason)), nil
+	return projections.Poison(errors.New(reason)), nil
 }
 
 // applyOne applies the next version of a stream under a savepoint, so a poison event is undone
@@ -314,20 +308,18 @@ func (a *txApplier) applyOne(ctx context.Context, rec events.Record) (poison err
 			return nil, nil
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
-		case !a.lastAttempt && !errors.Is(aerr, ErrPoison) && a.isDBErr(aerr):
+		case !a.lastAttempt && !errors.Is(aerr, projections.ErrPoison) && a.isDBErr(aerr):
 			return nil, &applyError{rec: rec, err: aerr}
 		}
 		return nil, errCareful
 	}
-	if _, err := a.tx.ExecContext(ctx, `SAVEPOINT projection_apply`); err != nil {
+	if _, err := a.tx.ExecContext(ctx, `SAVEPOINT `+savepointApply); err != nil {
 		return nil, fmt.Errorf("projections: savepoint: %w", err)
 	}
 	aerr := a.safeApply(ctx, rec)
 	if aerr == nil {
-		if a.dialect == DialectSQLite { // SQLite stacks same-named savepoints; MariaDB replaces them
-			if _, err := a.tx.ExecContext(ctx, `RELEASE SAVEPOINT projection_apply`); err != nil {
-				return nil, fmt.Errorf("projections: release savepoint: %w", err)
-			}
+		if err := a.releaseSavepoint(ctx); err != nil {
+			return nil, err
 		}
 		a.advance(rec)
 		a.applied++
@@ -336,16 +328,14 @@ func (a *txApplier) applyOne(ctx context.Context, rec events.Record) (poison err
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	if !a.lastAttempt && !errors.Is(aerr, ErrPoison) && a.isDBErr(aerr) {
+	if !a.lastAttempt && !errors.Is(aerr, projections.ErrPoison) && a.isDBErr(aerr) {
 		return nil, &applyError{rec: rec, err: aerr}
 	}
-	if _, err := a.tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT projection_apply`); err != nil {
+	if _, err := a.tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT `+savepointApply); err != nil {
 		return nil, fmt.Errorf("projections: rollback to savepoint after %v: %w", aerr, err)
 	}
-	if a.dialect == DialectSQLite {
-		if _, err := a.tx.ExecContext(ctx, `RELEASE SAVEPOINT projection_apply`); err != nil {
-			return nil, fmt.Errorf("projections: release savepoint: %w", err)
-		}
+	if err := a.releaseSavepoint(ctx); err != nil {
+		return nil, err
 	}
 	if err := a.recordDeadLetter(ctx, rec, aerr); err != nil {
 		return nil, err
@@ -355,14 +345,29 @@ func (a *txApplier) applyOne(ctx context.Context, rec events.Record) (poison err
 	return aerr, nil
 }
 
+// savepointApply is the savepoint each event of a careful pass is applied under.
+const savepointApply = "projection_apply"
+
+// releaseSavepoint ends the event's savepoint where the database stacks savepoints of one name.
+func (a *txApplier) releaseSavepoint(ctx context.Context) error {
+	q := a.d.releaseSavepoint(savepointApply)
+	if q == "" {
+		return nil
+	}
+	if _, err := a.tx.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("projections: release savepoint: %w", err)
+	}
+	return nil
+}
+
 // safeApply calls the projection, turning a panic into a poison error.
 func (a *txApplier) safeApply(ctx context.Context, rec events.Record) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = Poison(fmt.Errorf("projections: %s panicked: %v", a.proj.Name(), r))
+			err = projections.Poison(fmt.Errorf("projections: %s panicked: %v", a.proj.Name(), r))
 		}
 	}()
-	return a.proj.Apply(ctx, a.tx, a.dialect, rec)
+	return a.proj.Apply(ctx, a.tx, rec)
 }
 
 func (a *txApplier) markDone(rec events.Record) {
@@ -406,26 +411,22 @@ func (a *txApplier) advance(rec events.Record) {
 	}
 }
 
-const deadLetterTimeLayout = "2006-01-02T15:04:05.000000Z"
+// deadLetterColumns: a dead letter recorded again (a redelivered poison event) keeps its
+// first identity and takes the new reason and time.
+var deadLetterColumns = []projections.Column{{Name: "projection", On: projections.Key}, {Name: "event_id", On: projections.Key},
+	{Name: "event_type", On: projections.Keep}, {Name: "stream_type", On: projections.Keep}, {Name: "stream_id", On: projections.Keep},
+	{Name: "stream_version", On: projections.Keep}, {Name: "position", On: projections.Keep}, {Name: "reason", On: projections.Replace},
+	{Name: "dead_lettered_at", On: projections.Replace}}
 
 func (a *txApplier) recordDeadLetter(ctx context.Context, rec events.Record, reason error) error {
 	env := rec.Envelope
-	var at any = a.now().UTC()
-	q := `INSERT INTO projection_dead_letters
-		(projection, event_id, event_type, stream_type, stream_id, stream_version, position, reason, dead_lettered_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) `
-	if a.dialect == DialectMySQL {
-		q += `ON DUPLICATE KEY UPDATE reason = VALUES(reason), dead_lettered_at = VALUES(dead_lettered_at)`
-	} else {
-		at = a.now().UTC().Format(deadLetterTimeLayout)
-		q += `ON CONFLICT (projection, event_id) DO UPDATE SET reason = excluded.reason, dead_lettered_at = excluded.dead_lettered_at`
-	}
 	msg := reason.Error()
 	if len(msg) > 4000 {
 		msg = msg[:4000]
 	}
 	msg = strings.ToValidUTF8(msg, "") // a cut rune or foreign bytes must not fail the insert
-	if _, err := a.tx.ExecContext(ctx, q, a.proj.Name(), env.ID, env.Type, env.StreamType, env.StreamID, env.StreamVersion, rec.Position, msg, at); err != nil {
+	row := []any{a.proj.Name(), env.ID, env.Type, env.StreamType, env.StreamID, env.StreamVersion, rec.Position, msg, a.d.storedTime(a.now())}
+	if err := a.tx.Upsert(ctx, tableDeadLetters, deadLetterColumns, [][]any{row}); err != nil {
 		return fmt.Errorf("projections: record dead letter of %s: %w", a.proj.Name(), err)
 	}
 	return nil
@@ -439,6 +440,10 @@ func (a *txApplier) pendingFetch() error {
 	return &needFetchError{reqs: a.needs}
 }
 
+// checkpointColumns: a stream's checkpoint takes the version applied last.
+var checkpointColumns = []projections.Column{{Name: "projection", On: projections.Key}, {Name: "stream_type", On: projections.Key},
+	{Name: "stream_id", On: projections.Key}, {Name: "version", On: projections.Replace}}
+
 // flush writes the checkpoints advanced in this transaction and the highest applied position.
 func (a *txApplier) flush(ctx context.Context) error {
 	name := a.proj.Name()
@@ -449,89 +454,23 @@ func (a *txApplier) flush(ctx context.Context) error {
 		}
 	}
 	const chunk = 200
+	rows := make([][]any, 0, min(chunk, len(keys)))
 	for len(keys) > 0 {
 		n := min(chunk, len(keys))
-		var b strings.Builder
-		b.WriteString(`INSERT INTO projection_streams (projection, stream_type, stream_id, version) VALUES `)
-		args := make([]any, 0, 4*n)
-		for i, k := range keys[:n] {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(?, ?, ?, ?)")
-			args = append(args, name, k.typ, k.id, a.versions[k])
+		rows = rows[:0]
+		for _, k := range keys[:n] {
+			rows = append(rows, []any{name, k.typ, k.id, a.versions[k]})
 		}
-		if a.dialect == DialectMySQL {
-			b.WriteString(` ON DUPLICATE KEY UPDATE version = VALUES(version)`)
-		} else {
-			b.WriteString(` ON CONFLICT (projection, stream_type, stream_id) DO UPDATE SET version = excluded.version`)
-		}
-		if _, err := a.tx.ExecContext(ctx, b.String(), args...); err != nil {
+		if err := a.tx.Upsert(ctx, tableStreams, checkpointColumns, rows); err != nil {
 			return fmt.Errorf("projections: write checkpoints of %s: %w", name, err)
 		}
 		keys = keys[n:]
 	}
 	if a.maxPos > 0 {
-		q := `UPDATE projection_positions SET applied_position = MAX(applied_position, ?) WHERE projection = ?`
-		if a.dialect == DialectMySQL {
-			q = `UPDATE projection_positions SET applied_position = GREATEST(applied_position, ?) WHERE projection = ?`
-		}
+		q := `UPDATE projection_positions SET applied_position = ` + a.d.greatest("applied_position", "?") + ` WHERE projection = ?`
 		if _, err := a.tx.ExecContext(ctx, q, a.maxPos, name); err != nil {
 			return fmt.Errorf("projections: write applied position of %s: %w", name, err)
 		}
-	}
-	return nil
-}
-
-// InsertRows runs head + "(?, …), (?, …)…" + tail for rows, in chunks that stay below both
-// dialects' limits on placeholders (for coalescing projections, see Buffered). The statement of
-// a full chunk is prepared once per call, so a long run of rows is parsed once.
-func InsertRows(ctx context.Context, tx *sql.Tx, head, tail string, rows [][]any) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	width := len(rows[0])
-	per := max(1, 4000/width)
-	ph := "(" + strings.TrimSuffix(strings.Repeat("?, ", width), ", ") + ")"
-	text := func(n int) string {
-		var b strings.Builder
-		b.Grow(len(head) + n*(len(ph)+2) + len(tail))
-		b.WriteString(head)
-		for i := range n {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(ph)
-		}
-		b.WriteString(tail)
-		return b.String()
-	}
-	var full *sql.Stmt
-	if len(rows) >= 2*per {
-		st, err := tx.PrepareContext(ctx, text(per))
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		full = st
-	}
-	args := make([]any, 0, min(per, len(rows))*width)
-	for len(rows) > 0 {
-		n := min(per, len(rows))
-		args = args[:0]
-		for _, r := range rows[:n] {
-			args = append(args, r...)
-		}
-		var err error
-		if n == per && full != nil {
-			_, err = full.ExecContext(ctx, args...)
-		} else {
-			_, err = tx.ExecContext(ctx, text(n), args...)
-		}
-		if err != nil {
-			return err
-		}
-		rows = rows[n:]
 	}
 	return nil
 }

@@ -1,75 +1,45 @@
-package deliveryqueue_test
+package sqlstore_test
 
 import (
 	"context"
-	"database/sql"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
-	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
+	"github.com/posthaste/posthaste/adapters/sqlstore"
+	pt "github.com/posthaste/posthaste/adapters/sqlstore/projectiontest"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/message"
 	"github.com/posthaste/posthaste/events"
 	"github.com/posthaste/posthaste/projections/deliveryqueue"
 )
 
-type backend struct {
-	store   domain.EventStore
-	db      *sql.DB
-	dialect string
-}
-
-func backends(t *testing.T) map[string]func(*testing.T) backend {
-	return map[string]func(*testing.T) backend{
-		"sqlite": func(t *testing.T) backend {
-			s := sqlitetest.Store(t)
-			return backend{s, s.DB(), "sqlite"}
-		},
-		"mariadb": func(t *testing.T) backend {
-			s := mariadbtest.Store(t)
-			return backend{s, s.DB(), "mysql"}
-		},
-	}
-}
-
 // feed applies every event of the log after pos to the projection, one transaction each, as the
 // runner does, and returns the new position.
-func feed(t *testing.T, b backend, pos int64) int64 {
+func feed(t *testing.T, b *pt.Backend, pos int64) int64 {
 	t.Helper()
 	ctx := context.Background()
-	if o, ok := b.store.(domain.Outbox); ok { // MariaDB positions are stamped by the relay's Pending
-		if _, err := o.Pending(ctx, 1000); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := b.Store.Pending(ctx, 1000); err != nil { // MariaDB positions are stamped by the relay's Pending
+		t.Fatal(err)
 	}
-	recs, err := b.store.ReadAll(ctx, pos, 10000)
+	recs, err := b.Store.ReadAll(ctx, pos, 10000)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range recs {
-		tx, err := b.db.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := (deliveryqueue.Projection{}).Apply(ctx, tx, b.dialect, r); err != nil {
-			t.Fatal(err)
-		}
-		if err := tx.Commit(); err != nil {
-			t.Fatal(err)
-		}
+		b.Apply(t, deliveryqueue.Projection{}, r)
 		pos = r.Position
 	}
 	return pos
 }
 
 func TestQueueDueClaimAndHoldExpiry(t *testing.T) {
-	for name, open := range backends(t) {
+	for _, name := range pt.Backends {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			b := open(t)
+			b := pt.Open(t, name)
 			now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 			rec := domain.Recorder{Clock: func() time.Time { return now }}
 			cause := domain.Cause{Actor: events.Actor{Type: events.ActorSMTP, ID: "cred"}}
@@ -78,7 +48,7 @@ func TestQueueDueClaimAndHoldExpiry(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := b.store.Append(ctx, envs...); err != nil {
+				if err := b.Store.Append(ctx, envs...); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -89,7 +59,7 @@ func TestQueueDueClaimAndHoldExpiry(t *testing.T) {
 			add("m-done", q, events.MessageAttempted{Attempt: 1}, events.MessageDelivered{})
 			pos := feed(t, b, 0)
 
-			queue, err := deliveryqueue.NewQueue(b.db, b.dialect)
+			queue, err := sqlstore.NewDeliveryQueue(b.DB, b.Dialect)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -127,7 +97,7 @@ func TestQueueDueClaimAndHoldExpiry(t *testing.T) {
 			}
 
 			// Hold expiry: nothing before 7 days, a cancellation after.
-			h, _ := message.NewHandler(b.store, rec)
+			h, _ := message.NewHandler(b.Store, rec)
 			if ids, _ := queue.ExpiredHolds(ctx, now.Add(message.HoldLifetime-time.Second), 10); len(ids) != 0 {
 				t.Fatalf("hold expired early: %v", ids)
 			}
@@ -158,7 +128,7 @@ func TestQueueDueClaimAndHoldExpiry(t *testing.T) {
 			if ids, _ := queue.ExpiredHolds(ctx, now, 10); len(ids) != 0 {
 				t.Fatalf("cancelled hold still listed: %v", ids)
 			}
-			cancelled, _ := b.store.ReadStream(ctx, events.StreamMessage, "m-held", 3)
+			cancelled, _ := b.Store.ReadStream(ctx, events.StreamMessage, "m-held", 3)
 			if len(cancelled) != 1 || cancelled[0].Envelope.Actor.ID != "hold-expiry" || cancelled[0].Envelope.Type != "message.hold_cancelled" {
 				t.Fatalf("want one hold_cancelled by system:hold-expiry, got %+v", cancelled)
 			}
@@ -170,10 +140,10 @@ func TestQueueDueClaimAndHoldExpiry(t *testing.T) {
 // message is not listed as due again until the queue applied that version (or the settle time
 // passed), so a lagging queue does not make workers re-claim messages with nothing left to do.
 func TestReleasedClaimWaitsForTheQueue(t *testing.T) {
-	for name, open := range backends(t) {
+	for _, name := range pt.Backends {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			b := open(t)
+			b := pt.Open(t, name)
 			now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 			rec := domain.Recorder{Clock: func() time.Time { return now }}
 			cause := domain.Cause{Actor: events.Actor{Type: events.ActorSystem, ID: "dispatch"}}
@@ -183,7 +153,7 @@ func TestReleasedClaimWaitsForTheQueue(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := b.store.Append(ctx, envs...); err != nil {
+				if err := b.Store.Append(ctx, envs...); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -192,7 +162,7 @@ func TestReleasedClaimWaitsForTheQueue(t *testing.T) {
 			add("m-done", 0, q)
 			add("m-noop", 0, q)
 			pos := feed(t, b, 0)
-			queue, err := deliveryqueue.NewQueue(b.db, b.dialect)
+			queue, err := sqlstore.NewDeliveryQueue(b.DB, b.Dialect)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -231,9 +201,18 @@ func TestReleasedClaimWaitsForTheQueue(t *testing.T) {
 				t.Fatal(err)
 			}
 			var n int
-			if err := b.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM delivery_leases`).Scan(&n); err != nil || n != 0 {
+			if err := b.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM delivery_leases`).Scan(&n); err != nil || n != 0 {
 				t.Fatalf("leases left after the sweep: %d, %v", n, err)
 			}
 		})
+	}
+}
+
+func TestNewDeliveryQueueRefusesBadWiring(t *testing.T) {
+	_, err := sqlstore.NewDeliveryQueue(nil, nil)
+	for _, want := range []string{"nil database", "nil dialect"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not mention %q", err, want)
+		}
 	}
 }

@@ -1,8 +1,9 @@
-package projections
+package sqlstore
 
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -11,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/posthaste/posthaste/projections"
 )
 
 // TableChecksum is the SHA-256 of one table's rows.
@@ -29,7 +32,7 @@ type ProjectionChecksum struct {
 
 // Checksum hashes every table of proj (see ChecksumTable). A live model and one rebuilt from the
 // same events have the same checksum.
-func Checksum(ctx context.Context, db DB, proj Projection) (ProjectionChecksum, error) {
+func Checksum(ctx context.Context, db *sql.DB, d Dialect, proj projections.Projection) (ProjectionChecksum, error) {
 	if proj == nil {
 		return ProjectionChecksum{}, errors.New("projections: checksum: nil projection")
 	}
@@ -39,7 +42,7 @@ func Checksum(ctx context.Context, db DB, proj Projection) (ProjectionChecksum, 
 		if isBookkeeping(t) {
 			continue
 		}
-		tc, err := ChecksumTable(ctx, db, t)
+		tc, err := ChecksumTable(ctx, db, d, t)
 		if err != nil {
 			return ProjectionChecksum{}, fmt.Errorf("projections: checksum %s: %w", proj.Name(), err)
 		}
@@ -62,7 +65,7 @@ const (
 type column struct {
 	name string
 	kind int
-	text bool // a character type (ordered by its bytes on MariaDB, like SQLite's BINARY collation)
+	text bool // a character type (ordered by its bytes on every database)
 	pk   int  // 1-based position in the primary key, 0 when not part of it
 }
 
@@ -72,14 +75,14 @@ type column struct {
 // in the shortest form that reads back, times in UTC RFC 3339 with nanoseconds, anything else as
 // its bytes. The column names are hashed first. The algorithm is the same on MariaDB and SQLite:
 // equal rows give equal checksums on either.
-func ChecksumTable(ctx context.Context, db DB, table string) (TableChecksum, error) {
-	if db.SQL == nil {
-		return TableChecksum{}, errors.New("nil database")
+func ChecksumTable(ctx context.Context, db *sql.DB, d Dialect, table string) (TableChecksum, error) {
+	if db == nil || d == nil {
+		return TableChecksum{}, errors.New("nil database or dialect")
 	}
 	if !validIdent(table) {
 		return TableChecksum{}, fmt.Errorf("table name %q is not a plain identifier", table)
 	}
-	cols, err := tableColumns(ctx, db, table)
+	cols, err := tableColumns(ctx, db, d, table)
 	if err != nil {
 		return TableChecksum{}, err
 	}
@@ -101,12 +104,12 @@ func ChecksumTable(ctx context.Context, db DB, table string) (TableChecksum, err
 	keys := make([]string, len(order))
 	for i, c := range order {
 		keys[i] = c.name
-		if c.text && db.Dialect == DialectMySQL {
-			keys[i] = "BINARY " + c.name
+		if c.text {
+			keys[i] = d.byteOrder(c.name)
 		}
 	}
 	q := "SELECT " + strings.Join(names, ", ") + " FROM " + table + " ORDER BY " + strings.Join(keys, ", ")
-	rows, err := db.SQL.QueryContext(ctx, q)
+	rows, err := db.QueryContext(ctx, q)
 	if err != nil {
 		return TableChecksum{}, fmt.Errorf("read %s: %w", table, err)
 	}
@@ -157,20 +160,8 @@ func sortByPK(cs []column) {
 	}
 }
 
-func tableColumns(ctx context.Context, db DB, table string) ([]column, error) {
-	var q string
-	if db.Dialect == DialectMySQL {
-		q = `SELECT c.COLUMN_NAME, c.DATA_TYPE, COALESCE(k.ORDINAL_POSITION, 0)
-			FROM information_schema.COLUMNS c
-			LEFT JOIN information_schema.KEY_COLUMN_USAGE k
-			  ON k.TABLE_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME
-			 AND k.COLUMN_NAME = c.COLUMN_NAME AND k.CONSTRAINT_NAME = 'PRIMARY'
-			WHERE c.TABLE_SCHEMA = DATABASE() AND c.TABLE_NAME = ?
-			ORDER BY c.ORDINAL_POSITION`
-	} else {
-		q = `SELECT name, type, pk FROM pragma_table_info(?) ORDER BY cid`
-	}
-	rows, err := db.SQL.QueryContext(ctx, q, table)
+func tableColumns(ctx context.Context, db *sql.DB, d Dialect, table string) ([]column, error) {
+	rows, err := db.QueryContext(ctx, d.columnsQuery(), table)
 	if err != nil {
 		return nil, fmt.Errorf("read columns of %s: %w", table, err)
 	}

@@ -1,43 +1,14 @@
-package main
+package sqlstore_test
 
 import (
 	"context"
 	"testing"
 	"time"
 
-	"github.com/posthaste/posthaste/domain"
+	"github.com/posthaste/posthaste/adapters/sqlstore"
 	"github.com/posthaste/posthaste/events"
 	"github.com/posthaste/posthaste/projections"
 )
-
-// headStore answers ReadAll as a store whose positions are 1..head; it counts the calls.
-type headStore struct {
-	domain.EventStore
-	head  int64
-	calls int
-}
-
-func (s *headStore) ReadAll(_ context.Context, after int64, limit int) ([]events.Record, error) {
-	s.calls++
-	var out []events.Record
-	for p := after + 1; p <= s.head && len(out) < limit; p++ {
-		out = append(out, events.Record{Position: p})
-	}
-	return out, nil
-}
-
-func TestHeadPosition(t *testing.T) {
-	for _, head := range []int64{0, 1, 2, 3, 7, 8, 9, 1000, 123457} {
-		s := &headStore{head: head}
-		got, err := headPosition(context.Background(), s)
-		if err != nil || got != head {
-			t.Errorf("head %d: got %d, %v", head, got, err)
-		}
-		if s.calls > 2*64+2 {
-			t.Errorf("head %d: %d reads, want O(log n)", head, s.calls)
-		}
-	}
-}
 
 // chanSubscriber hands out the deliveries of one channel.
 type chanSubscriber struct{ ch chan projections.Delivery }
@@ -52,7 +23,10 @@ func TestDrainingSubscriberWaitsForSettlement(t *testing.T) {
 	for i := int64(1); i <= 3; i++ {
 		in <- projections.Delivery{Record: events.Record{Position: i}, Ack: func() error { acked <- i; return nil }}
 	}
-	ds := newDrainingSubscriber(chanSubscriber{in})
+	ds, err := sqlstore.NewDrainingSubscriber(chanSubscriber{in})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	out, _, err := ds.Subscribe(ctx, "p")
@@ -88,5 +62,11 @@ loop:
 	}
 	if extra > 1 {
 		t.Errorf("%d deliveries handed out after Stop", extra)
+	}
+}
+
+func TestNewDrainingSubscriberRefusesNil(t *testing.T) {
+	if _, err := sqlstore.NewDrainingSubscriber(nil); err == nil {
+		t.Error("a nil subscriber was accepted")
 	}
 }

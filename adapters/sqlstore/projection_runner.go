@@ -1,7 +1,8 @@
-package projections
+package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,10 +10,11 @@ import (
 	"time"
 
 	"github.com/posthaste/posthaste/events"
+	"github.com/posthaste/posthaste/projections"
 )
 
-// Options tune a Runner (and Replay). Zero fields take the defaults shown.
-type Options struct {
+// ProjectionOptions tune a Runner (and a replay). Zero fields take the defaults shown.
+type ProjectionOptions struct {
 	// CatchUpInterval is how often each consumer reconciles from the store (30s).
 	CatchUpInterval time.Duration
 	// BatchSize is the number of events per transaction when reading the store (1000).
@@ -31,7 +33,7 @@ type Options struct {
 	IsDatabaseError func(error) bool
 }
 
-func (o Options) withDefaults() Options {
+func (o ProjectionOptions) withDefaults() ProjectionOptions {
 	if o.CatchUpInterval <= 0 {
 		o.CatchUpInterval = 30 * time.Second
 	}
@@ -76,23 +78,25 @@ func (o Options) withDefaults() Options {
 // from the store after its horizon (projection_positions.position), so events the bus lost (a
 // wiped broker) are applied too.
 type Runner struct {
-	db     DB
-	reader Reader
-	sub    Subscriber
-	projs  []Projection
+	db     *sql.DB
+	d      Dialect
+	reader projections.Reader
+	sub    projections.Subscriber
+	projs  []projections.Projection
 	log    *slog.Logger
-	opts   Options
+	opts   ProjectionOptions
 	stats  map[string]*counters
 }
 
-// NewRunner checks the wiring and returns a runner; Run starts it.
-func NewRunner(db DB, reader Reader, sub Subscriber, projs []Projection, logger *slog.Logger, opts Options) (*Runner, error) {
+// NewRunner checks the wiring (every problem listed) and returns a runner of projs over db, a
+// database of dialect d holding the event log's read models; Run starts it.
+func NewRunner(db *sql.DB, d Dialect, reader projections.Reader, sub projections.Subscriber, projs []projections.Projection, logger *slog.Logger, opts ProjectionOptions) (*Runner, error) {
 	var errs []error
-	if db.SQL == nil {
+	if db == nil {
 		errs = append(errs, errors.New("nil database"))
 	}
-	if db.Dialect != DialectMySQL && db.Dialect != DialectSQLite {
-		errs = append(errs, fmt.Errorf("unknown dialect %q", db.Dialect))
+	if d == nil {
+		errs = append(errs, errors.New("nil dialect"))
 	}
 	if reader == nil {
 		errs = append(errs, errors.New("nil reader"))
@@ -123,11 +127,11 @@ func NewRunner(db DB, reader Reader, sub Subscriber, projs []Projection, logger 
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("projections: new runner: %w", errors.Join(errs...))
 	}
-	return &Runner{db: db, reader: reader, sub: sub, projs: projs, log: logger, opts: opts.withDefaults(), stats: stats}, nil
+	return &Runner{db: db, d: d, reader: reader, sub: sub, projs: projs, log: logger, opts: opts.withDefaults(), stats: stats}, nil
 }
 
 // checkProjection refuses a name or a table that could not be used safely in SQL.
-func checkProjection(p Projection) error {
+func checkProjection(p projections.Projection) error {
 	if p.Name() == "" || len(p.Name()) > 100 {
 		return fmt.Errorf("projection name %q must have 1 to 100 characters", p.Name())
 	}
@@ -143,7 +147,7 @@ func checkProjection(p Projection) error {
 }
 
 func validIdent(s string) bool {
-	if s == "" || len(s) > 54 { // leaves room for "__rebuild" within MariaDB's 64
+	if s == "" || len(s) > 54 { // leaves room for "__rebuild" within the 64 of the stricter database
 		return false
 	}
 	for i, c := range s {
@@ -158,8 +162,8 @@ func isBookkeeping(t string) bool {
 	return t == tableStreams || t == tablePositions || t == tableDeadLetters
 }
 
-func (r *Runner) worker(p Projection) *worker {
-	return &worker{conn: r.db.SQL, dialect: r.db.Dialect, reader: r.reader, proj: p,
+func (r *Runner) worker(p projections.Projection) *worker {
+	return &worker{conn: r.db, d: r.d, reader: r.reader, proj: p,
 		log: r.log.With("projection", p.Name()), opts: r.opts, stats: r.stats[p.Name()]}
 }
 
@@ -170,7 +174,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer cancel()
 	type sub struct {
 		w           *worker
-		deliveries  <-chan Delivery
+		deliveries  <-chan projections.Delivery
 		reconnected <-chan struct{}
 	}
 	subs := make([]sub, 0, len(r.projs))
@@ -201,7 +205,7 @@ func (r *Runner) Run(ctx context.Context) error {
 }
 
 // consume is one projection's consumer loop; a panic ends it with an error.
-func (r *Runner) consume(ctx context.Context, w *worker, deliveries <-chan Delivery, reconnected <-chan struct{}) (err error) {
+func (r *Runner) consume(ctx context.Context, w *worker, deliveries <-chan projections.Delivery, reconnected <-chan struct{}) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("projections: consumer of %s panicked: %v", w.proj.Name(), p)
@@ -222,7 +226,7 @@ func (r *Runner) consume(ctx context.Context, w *worker, deliveries <-chan Deliv
 				}
 				return fmt.Errorf("projections: subscription of %s closed", w.proj.Name())
 			}
-			batch := []Delivery{d}
+			batch := []projections.Delivery{d}
 		drain:
 			for len(batch) < r.opts.DeliveryBatch {
 				select {
@@ -251,7 +255,7 @@ func (r *Runner) consume(ctx context.Context, w *worker, deliveries <-chan Deliv
 // handle applies deliveries in one transaction and settles each: Ack when applied or skipped,
 // DeadLetter when the event is poison or the database kept failing. When a batch of several
 // fails, its deliveries are tried again one by one, so one bad delivery does not sink the rest.
-func (r *Runner) handle(ctx context.Context, w *worker, ds []Delivery) {
+func (r *Runner) handle(ctx context.Context, w *worker, ds []projections.Delivery) {
 	poisons := make([]error, len(ds))
 	a, err := w.inTx(ctx, func(a *txApplier) error {
 		a.recallDead = true
@@ -276,7 +280,7 @@ func (r *Runner) handle(ctx context.Context, w *worker, ds []Delivery) {
 	}
 	if err != nil && len(ds) > 1 {
 		for _, d := range ds {
-			r.handle(ctx, w, []Delivery{d})
+			r.handle(ctx, w, []projections.Delivery{d})
 		}
 		return
 	}

@@ -1,21 +1,20 @@
-package projections_test
+package sqlstore_test
 
 import (
 	"fmt"
 	"testing"
 	"time"
 
-	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
-	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
-	"github.com/posthaste/posthaste/projections"
+	"github.com/posthaste/posthaste/adapters/sqlstore"
+	pt "github.com/posthaste/posthaste/adapters/sqlstore/projectiontest"
 	"github.com/posthaste/posthaste/projections/eventcount"
 )
 
-// probeDDL is a table with every kind of column the checksum renders, per dialect.
+// probeDDL is a table with every kind of column the checksum renders, per backend.
 var probeDDL = map[string]string{
-	projections.DialectSQLite: `CREATE TABLE cs_probe (k TEXT NOT NULL, n INTEGER NOT NULL, v TEXT NULL,
+	"sqlite": `CREATE TABLE cs_probe (k TEXT NOT NULL, n INTEGER NOT NULL, v TEXT NULL,
 		at DATETIME NULL, x REAL NULL, PRIMARY KEY (k, n))`,
-	projections.DialectMySQL: `CREATE TABLE cs_probe (k VARCHAR(20) NOT NULL, n BIGINT NOT NULL, v TEXT NULL,
+	"mariadb": `CREATE TABLE cs_probe (k VARCHAR(20) NOT NULL, n BIGINT NOT NULL, v TEXT NULL,
 		at DATETIME(6) NULL, x DOUBLE NULL, PRIMARY KEY (k, n)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci`,
 }
 
@@ -27,38 +26,34 @@ type probeRow struct {
 	x  any
 }
 
-func fill(t *testing.T, db projections.DB, rows []probeRow) {
+func fill(t *testing.T, db pt.Database, rows []probeRow) {
 	t.Helper()
-	ctx := testCtx(t)
-	if _, err := db.SQL.ExecContext(ctx, probeDDL[db.Dialect]); err != nil {
+	ctx := pt.Ctx(t)
+	if _, err := db.DB.ExecContext(ctx, probeDDL[db.Name]); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range rows {
-		if _, err := db.SQL.ExecContext(ctx, `INSERT INTO cs_probe (k, n, v, at, x) VALUES (?, ?, ?, ?, ?)`, r.k, r.n, r.v, r.at, r.x); err != nil {
+		if _, err := db.DB.ExecContext(ctx, `INSERT INTO cs_probe (k, n, v, at, x) VALUES (?, ?, ?, ?, ?)`, r.k, r.n, r.v, r.at, r.x); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.SQL.ExecContext(ctx, `INSERT INTO event_counts (event_type, server_id, count) VALUES (?, ?, ?)`, r.k, fmt.Sprint(r.n), r.n); err != nil {
+		if _, err := db.DB.ExecContext(ctx, `INSERT INTO event_counts (event_type, server_id, count) VALUES (?, ?, ?)`, r.k, fmt.Sprint(r.n), r.n); err != nil {
 			t.Fatal(err)
 		}
 	}
 }
 
-func tableSum(t *testing.T, db projections.DB, table string) projections.TableChecksum {
+func tableSum(t *testing.T, db pt.Database, table string) sqlstore.TableChecksum {
 	t.Helper()
-	cs, err := projections.ChecksumTable(testCtx(t), db, table)
+	cs, err := sqlstore.ChecksumTable(pt.Ctx(t), db.DB, db.Dialect, table)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return cs
 }
 
-func sqliteDB(t *testing.T) projections.DB {
-	return projections.DB{SQL: sqlitetest.DB(t), Dialect: projections.DialectSQLite}
-}
+func sqliteDB(t *testing.T) pt.Database { return pt.OpenDatabase(t, "sqlite") }
 
-func mariaDB(t *testing.T) projections.DB {
-	return projections.DB{SQL: mariadbtest.DB(t), Dialect: projections.DialectMySQL}
-}
+func mariaDB(t *testing.T) pt.Database { return pt.OpenDatabase(t, "mariadb") }
 
 var at = time.Date(2026, 11, 24, 10, 30, 0, 123456000, time.UTC)
 
@@ -90,11 +85,11 @@ func TestChecksumIsCanonicalAcrossBackends(t *testing.T) {
 			t.Errorf("%s: %d rows hashed, want %d", table, a.Rows, len(rows))
 		}
 	}
-	ps, err := projections.Checksum(testCtx(t), s1, eventcount.New())
+	ps, err := sqlstore.Checksum(pt.Ctx(t), s1.DB, s1.Dialect, eventcount.New())
 	if err != nil {
 		t.Fatal(err)
 	}
-	pm, err := projections.Checksum(testCtx(t), m1, eventcount.New())
+	pm, err := sqlstore.Checksum(pt.Ctx(t), m1.DB, m1.Dialect, eventcount.New())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +107,7 @@ func TestChecksumSeesEveryDifference(t *testing.T) {
 		"a key changes":      func(rs []probeRow) { rs[0].k = "c" },
 		"a row is missing":   func(rs []probeRow) { rs[3] = probeRow{"zz", 1, nil, nil, nil} },
 	}
-	for name, db := range map[string]func(*testing.T) projections.DB{"sqlite": sqliteDB, "mariadb": mariaDB} {
+	for name, db := range map[string]func(*testing.T) pt.Database{"sqlite": sqliteDB, "mariadb": mariaDB} {
 		t.Run(name, func(t *testing.T) {
 			ref := db(t)
 			fill(t, ref, baseRows())
@@ -122,7 +117,7 @@ func TestChecksumSeesEveryDifference(t *testing.T) {
 				rows := baseRows()
 				change(rows)
 				for _, q := range []string{`DROP TABLE IF EXISTS cs_probe`, `DELETE FROM event_counts`} {
-					if _, err := other.SQL.ExecContext(testCtx(t), q); err != nil {
+					if _, err := other.DB.ExecContext(pt.Ctx(t), q); err != nil {
 						t.Fatal(err)
 					}
 				}

@@ -1,4 +1,4 @@
-package projections_test
+package sqlstore_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/posthaste/posthaste/adapters/sqlstore"
+	pt "github.com/posthaste/posthaste/adapters/sqlstore/projectiontest"
 	"github.com/posthaste/posthaste/events"
 	"github.com/posthaste/posthaste/projections"
 )
@@ -16,8 +18,8 @@ import (
 func TestIsDatabaseError(t *testing.T) {
 	// Real driver errors from both backends.
 	var driverErrs []error
-	for _, db := range []projections.DB{sqliteDB(t), mariaDB(t)} {
-		_, err := db.SQL.ExecContext(testCtx(t), `SELECT * FROM no_such_table`)
+	for _, db := range []pt.Database{sqliteDB(t), mariaDB(t)} {
+		_, err := db.DB.ExecContext(pt.Ctx(t), `SELECT * FROM no_such_table`)
 		if err == nil {
 			t.Fatal("querying a missing table succeeded")
 		}
@@ -46,7 +48,7 @@ func TestIsDatabaseError(t *testing.T) {
 		{nil, false},
 	}
 	for _, c := range cases {
-		if got := projections.IsDatabaseError(c.err); got != c.want {
+		if got := sqlstore.IsDatabaseError(c.err); got != c.want {
 			t.Errorf("IsDatabaseError(%v) = %v, want %v", c.err, got, c.want)
 		}
 	}

@@ -1,4 +1,4 @@
-package projections
+package sqlstore
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"sync/atomic"
 	"time"
+
+	"github.com/posthaste/posthaste/projections"
 )
 
 // sqlConn is what a worker needs of *sql.DB or *sql.Conn (replay pins one connection).
@@ -23,13 +25,13 @@ type counters struct {
 
 // worker applies records of one projection: the consumer and reconcile of the runner, and replay.
 type worker struct {
-	conn    sqlConn
-	dialect string
-	reader  Reader
-	proj    Projection
-	log     *slog.Logger
-	opts    Options
-	stats   *counters
+	conn   sqlConn
+	d      Dialect
+	reader projections.Reader
+	proj   projections.Projection
+	log    *slog.Logger
+	opts   ProjectionOptions
+	stats  *counters
 }
 
 // inTx runs fn in a transaction holding the projection's position lock, then writes the
@@ -69,7 +71,7 @@ func (w *worker) inTx(ctx context.Context, fn func(a *txApplier) error) (*txAppl
 		}
 		w.stats.retries.Add(1)
 		w.log.Warn("projection transaction failed, retrying", "projection", w.proj.Name(), "attempt", attempt, "backoff", backoff, "error", err)
-		if err := sleep(ctx, backoff); err != nil {
+		if err := pause(ctx, backoff); err != nil {
 			return nil, err
 		}
 		backoff = min(2*backoff, w.opts.MaxBackoff)
@@ -95,19 +97,20 @@ func (w *worker) tryTx(ctx context.Context, fetched map[streamKey]fetchedStream,
 	if err != nil {
 		return nil, fmt.Errorf("projections: begin: %w", err)
 	}
-	buffered, _ := w.proj.(Buffered)
+	ptx := &projectionTx{Tx: tx, d: w.d}
+	buffered, _ := w.proj.(projections.Buffered)
 	defer func() {
 		if err != nil {
 			_ = tx.Rollback()
 			if buffered != nil {
-				buffered.Discard(tx)
+				buffered.Discard(ptx)
 			}
 		}
 	}()
-	if err := lockPosition(ctx, tx, w.dialect, w.proj.Name()); err != nil {
+	if err := lockPosition(ctx, tx, w.d, w.proj.Name()); err != nil {
 		return nil, err
 	}
-	a = newTxApplier(tx, w.proj, w.dialect, w.opts.Clock, w.opts.IsDatabaseError, fetched, last, careful)
+	a = newTxApplier(ptx, w.proj, w.opts.Clock, w.opts.IsDatabaseError, fetched, last, careful)
 	if err := fn(a); err != nil {
 		return nil, err
 	}
@@ -115,7 +118,7 @@ func (w *worker) tryTx(ctx context.Context, fetched map[streamKey]fetchedStream,
 		return nil, err
 	}
 	if buffered != nil {
-		if err := buffered.Flush(ctx, tx, w.dialect); err != nil {
+		if err := buffered.Flush(ctx, ptx); err != nil {
 			return nil, fmt.Errorf("projections: flush %s: %w", w.proj.Name(), err)
 		}
 	}
@@ -192,7 +195,7 @@ func (w *worker) catchUp(ctx context.Context) (int, error) {
 	}
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
+func pause(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -201,47 +204,4 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// headPosition returns the store's highest position, found with O(log n) one-event reads
-// starting from a position known to be at or below the head.
-func headPosition(ctx context.Context, r Reader, from int64) (int64, error) {
-	// first returns the position of the first event after `after`, or 0 when there is none.
-	first := func(after int64) (int64, error) {
-		recs, err := r.ReadAll(ctx, after, 1)
-		if err != nil {
-			return 0, fmt.Errorf("projections: read store head: %w", err)
-		}
-		if len(recs) == 0 {
-			return 0, nil
-		}
-		return recs[0].Position, nil
-	}
-	lo, hi, step := max(from, 0), max(from, 0)+1, int64(1)
-	// Invariant once the loop ends: no event at or after hi; lo is an event (or the start).
-	for {
-		p, err := first(hi - 1)
-		if err != nil {
-			return 0, err
-		}
-		if p == 0 {
-			break
-		}
-		lo = p
-		step *= 2
-		hi = lo + step
-	}
-	for hi-lo > 1 {
-		mid := lo + (hi-lo)/2
-		p, err := first(mid - 1)
-		if err != nil {
-			return 0, err
-		}
-		if p == 0 || p >= hi {
-			hi = mid
-		} else {
-			lo = p
-		}
-	}
-	return lo, nil
 }
