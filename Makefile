@@ -23,8 +23,11 @@ test: deps
 	@$(MAKE) test-unit; unit=$$?; $(MAKE) test-serial; serial=$$?; \
 	if [ $$unit -ne 0 ] || [ $$serial -ne 0 ]; then echo "make test: FAILED (unit stage $$unit, serial stage $$serial)"; exit 1; fi
 
+# The RabbitMQ adapter's tests run again under the race detector: its connection manager and
+# subscriptions redial and resubscribe from goroutines of their own.
 test-unit:
 	$(GO) test $(GOFLAGS) $(TESTFLAGS) ./...
+	$(GO) test $(GOFLAGS) $(TESTFLAGS) -race ./adapters/rabbitmq/...
 
 test-serial:
 	POSTHASTE_SERIAL_TESTS=1 $(GO) test $(GOFLAGS) $(TESTFLAGS) -p 1 -run '^TestSerial' ./...

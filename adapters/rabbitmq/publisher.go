@@ -5,13 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
-	"sync/atomic"
 
-	"github.com/ThreeDotsLabs/watermill"
-	wmamqp "github.com/ThreeDotsLabs/watermill-amqp/v3/pkg/amqp"
-	"github.com/ThreeDotsLabs/watermill/message"
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/posthaste/posthaste/domain"
@@ -25,8 +20,8 @@ var ErrTopologyNotDeclared = errors.New("rabbitmq: topology not declared: call D
 type Publisher struct {
 	cfg  Config
 	log  *slog.Logger
-	conn *wmamqp.ConnectionWrapper
-	pub  *wmamqp.Publisher
+	conn *managedConnection
+	pool *confirmsPool // ConfirmsPool only (the benchmark yardstick); nil otherwise
 
 	mu          sync.Mutex
 	names       []string         // projections of the declared topology
@@ -50,37 +45,18 @@ func NewPublisher(cfg Config, logger *slog.Logger) (*Publisher, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rabbitmq: new publisher: %w", err)
 	}
-	conn, err := dial(cfg, logger)
+	conn, err := dial(cfg, logger, "publisher")
 	if err != nil {
 		return nil, fmt.Errorf("rabbitmq: new publisher: %w", err)
 	}
-	poolSize := cfg.PublishChannels
-	if cfg.Confirms != ConfirmsPool {
-		poolSize = 1 // the pool is unused: deferred confirms run on a channel of their own
+	p := &Publisher{cfg: cfg, log: logger, conn: conn}
+	if cfg.Confirms == ConfirmsPool {
+		if p.pool, err = newConfirmsPool(cfg, logger); err != nil {
+			_ = conn.Close()
+			return nil, fmt.Errorf("rabbitmq: new publisher: %w", err)
+		}
 	}
-	wcfg := wmamqp.Config{
-		Connection: wmamqp.ConnectionConfig{AmqpURI: cfg.URL},
-		Marshaler:  marshaler{},
-		Exchange: wmamqp.ExchangeConfig{
-			GenerateName: wmamqp.GenerateExchangeNameConstant(cfg.Exchange),
-			Type:         amqp.ExchangeFanout,
-			Durable:      true,
-		},
-		Publish: wmamqp.PublishConfig{
-			GenerateRoutingKey: func(string) string { return "" },
-			ChannelPoolSize:    poolSize,
-			ConfirmDelivery:    true,
-		},
-		// We declare the whole topology ourselves (DeclareTopology); watermill must not
-		// declare the exchange with its own idea of the arguments.
-		TopologyBuilder: noTopology{},
-	}
-	pub, err := wmamqp.NewPublisherWithConnection(wcfg, watermillLogger(logger), conn)
-	if err != nil {
-		_ = conn.Close()
-		return nil, fmt.Errorf("rabbitmq: new publisher: %w", err)
-	}
-	return &Publisher{cfg: cfg, log: logger, conn: conn, pub: pub}, nil
+	return p, nil
 }
 
 // DeclareTopology declares the exchange, the dead-letter exchange and, for each named
@@ -106,7 +82,7 @@ func (p *Publisher) DeclareTopology(ctx context.Context, projectionNames []strin
 
 // declareLocked declares the topology on a fresh channel of the current connection; p.mu held.
 func (p *Publisher) declareLocked(names []string) error {
-	conn, err := live(p.conn)
+	conn, err := p.conn.current()
 	if err != nil {
 		return err
 	}
@@ -130,7 +106,7 @@ func (p *Publisher) ensureTopology() error {
 	if !p.declared {
 		return ErrTopologyNotDeclared
 	}
-	if !p.stale && p.declaredFor == p.conn.Connection() {
+	if conn, err := p.conn.current(); err == nil && !p.stale && p.declaredFor == conn {
 		return nil
 	}
 	if err := p.declareLocked(p.names); err != nil {
@@ -147,8 +123,8 @@ func (p *Publisher) markStale() {
 }
 
 // Publish sends every record and returns nil only when the broker confirmed all of them.
-// Up to PublishChannels records are in flight at once. On error some records may have been
-// confirmed; the caller publishes the whole batch again.
+// Up to PublishWindow records are in flight at once (PublishChannels with ConfirmsPool). On
+// error some records may have been confirmed; the caller publishes the whole batch again.
 func (p *Publisher) Publish(ctx context.Context, recs []events.Record) error {
 	if err := p.ensureTopology(); err != nil {
 		return err
@@ -157,8 +133,8 @@ func (p *Publisher) Publish(ctx context.Context, recs []events.Record) error {
 		return nil
 	}
 	var err error
-	if p.cfg.Confirms == ConfirmsPool {
-		err = p.publishPool(ctx, recs)
+	if p.pool != nil {
+		err = p.pool.publish(ctx, recs)
 	} else {
 		err = p.publishDeferred(ctx, recs)
 	}
@@ -169,62 +145,6 @@ func (p *Publisher) Publish(ctx context.Context, recs []events.Record) error {
 	return nil
 }
 
-// publishPool publishes through watermill's channel pool: PublishChannels goroutines, each
-// calling watermill's Publish for one record and waiting for its confirm. It is the slower
-// path (half the throughput on quorum queues, 2.3x the client CPU; see ConfirmsPool for the
-// figures).
-func (p *Publisher) publishPool(ctx context.Context, recs []events.Record) error {
-	msgs := make([]*message.Message, len(recs))
-	for i, rec := range recs {
-		body, err := encode(rec)
-		if err != nil {
-			return fmt.Errorf("encode %s: %w", rec.Envelope.ID, err)
-		}
-		m := message.NewMessage(rec.Envelope.ID, body)
-		m.Metadata.Set(HeaderPosition, strconv.FormatInt(rec.Position, 10))
-		m.SetContext(ctx)
-		msgs[i] = m
-	}
-	workers := min(p.cfg.PublishChannels, len(msgs))
-	var (
-		next    atomic.Int64
-		failed  atomic.Bool
-		errOnce sync.Once
-		first   error
-		wg      sync.WaitGroup
-	)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() {
-				if r := recover(); r != nil {
-					failed.Store(true)
-					errOnce.Do(func() { first = fmt.Errorf("panic: %v", r) })
-				}
-			}()
-			for !failed.Load() {
-				i := int(next.Add(1)) - 1
-				if i >= len(msgs) {
-					return
-				}
-				if err := ctx.Err(); err != nil {
-					failed.Store(true)
-					errOnce.Do(func() { first = err })
-					return
-				}
-				if err := p.pub.Publish(p.cfg.Exchange, msgs[i]); err != nil {
-					failed.Store(true)
-					errOnce.Do(func() { first = fmt.Errorf("%s (position %d): %w", msgs[i].UUID, recs[i].Position, err) })
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return first
-}
-
 // PublishAsync sends every record like Publish and returns once they are all sent, with
 // confirm, which waits until the broker confirmed all of them and returns what Publish would
 // have. Calls must not overlap each other, but the next one may run while an earlier confirm
@@ -232,7 +152,7 @@ func (p *Publisher) publishPool(ctx context.Context, recs []events.Record) error
 // out in call order on one channel. With ConfirmsPool there is nothing to overlap: it
 // publishes and confirms before returning.
 func (p *Publisher) PublishAsync(ctx context.Context, recs []events.Record) (confirm func() error, err error) {
-	if p.cfg.Confirms == ConfirmsPool {
+	if p.pool != nil {
 		if err := p.Publish(ctx, recs); err != nil {
 			return nil, err
 		}
@@ -267,7 +187,7 @@ func (p *Publisher) publishDeferred(ctx context.Context, recs []events.Record) e
 	return wait()
 }
 
-// sendDeferred publishes on one confirm-mode channel of the watermill-managed connection,
+// sendDeferred publishes on one confirm-mode channel of the managed connection,
 // keeping at most PublishWindow deferred confirms of this batch outstanding (it waits for the
 // oldest before sending more), and returns once every record is sent, with wait, which waits
 // for the rest. Any failure closes the channel, so no late confirm can be mistaken for a later
@@ -347,15 +267,14 @@ func (p *Publisher) sendDeferred(ctx context.Context, recs []events.Record) (wai
 // confirmChannel returns the open confirm-mode channel on the current connection, opening one
 // when needed; p.dmu held.
 func (p *Publisher) confirmChannel() (*amqp.Channel, error) {
-	conn := p.conn.Connection()
-	if p.dch != nil && !p.dch.IsClosed() && p.dchConn == conn {
+	conn, err := p.conn.current()
+	if err == nil && p.dch != nil && !p.dch.IsClosed() && p.dchConn == conn {
 		return p.dch, nil
 	}
 	if p.dch != nil {
 		_ = p.dch.Close()
 		p.dch = nil
 	}
-	conn, err := live(p.conn)
 	if err != nil {
 		return nil, err
 	}
@@ -384,7 +303,7 @@ func (p *Publisher) DeadLetterCounts(ctx context.Context) (map[string]int, error
 	if !declared {
 		return nil, fmt.Errorf("rabbitmq: dead letter counts: %w", ErrTopologyNotDeclared)
 	}
-	conn, err := live(p.conn)
+	conn, err := p.conn.current()
 	if err != nil {
 		return nil, fmt.Errorf("rabbitmq: dead letter counts: %w", err)
 	}
@@ -400,7 +319,7 @@ func (p *Publisher) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("rabbitmq: ping: %w", err)
 	}
-	conn, err := live(p.conn)
+	conn, err := p.conn.current()
 	if err != nil {
 		return fmt.Errorf("rabbitmq: ping: %w", err)
 	}
@@ -411,7 +330,8 @@ func (p *Publisher) Ping(ctx context.Context) error {
 	return ch.Close()
 }
 
-// Close closes the channel pool and the connection.
+// Close closes the confirm channel, the connection and, with ConfirmsPool, watermill's
+// publisher.
 func (p *Publisher) Close() error {
 	p.dmu.Lock()
 	if p.dch != nil {
@@ -419,53 +339,14 @@ func (p *Publisher) Close() error {
 		p.dch = nil
 	}
 	p.dmu.Unlock()
-	perr := p.pub.Close()
+	var perr error
+	if p.pool != nil {
+		perr = p.pool.Close()
+	}
 	cerr := p.conn.Close()
 	if err := errors.Join(perr, cerr); err != nil {
 		return fmt.Errorf("rabbitmq: close publisher: %w", err)
 	}
-	return nil
-}
-
-// marshaler turns a watermill message into a persistent AMQP publishing whose body is the
-// stored envelope, whose message-id is the event id and whose headers carry the metadata
-// (the position).
-type marshaler struct{}
-
-func (marshaler) Marshal(msg *message.Message) (amqp.Publishing, error) {
-	headers := make(amqp.Table, len(msg.Metadata))
-	for k, v := range msg.Metadata {
-		headers[k] = v
-	}
-	if v, ok := msg.Metadata[HeaderPosition]; ok {
-		pos, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return amqp.Publishing{}, fmt.Errorf("position %q: %w", v, err)
-		}
-		headers[HeaderPosition] = pos
-	}
-	return amqp.Publishing{
-		Headers:      headers,
-		ContentType:  "application/json",
-		DeliveryMode: amqp.Persistent,
-		MessageId:    msg.UUID,
-		Body:         msg.Payload,
-	}, nil
-}
-
-func (marshaler) Unmarshal(d amqp.Delivery) (*message.Message, error) {
-	m := message.NewMessage(d.MessageId, d.Body)
-	for k, v := range d.Headers {
-		m.Metadata.Set(k, fmt.Sprint(v))
-	}
-	return m, nil
-}
-
-// noTopology leaves declaring to DeclareTopology.
-type noTopology struct{}
-
-func (noTopology) ExchangeDeclare(*amqp.Channel, string, wmamqp.Config) error { return nil }
-func (noTopology) BuildTopology(*amqp.Channel, wmamqp.BuildTopologyParams, wmamqp.Config, watermill.LoggerAdapter) error {
 	return nil
 }
 

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	wmamqp "github.com/ThreeDotsLabs/watermill-amqp/v3/pkg/amqp"
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/posthaste/posthaste/events"
@@ -43,7 +42,7 @@ func NewSubscriber(cfg Config, logger *slog.Logger) (*Subscriber, error) {
 // channel consuming the projection's queue on it.
 type subscription struct {
 	projection string
-	conn       *wmamqp.ConnectionWrapper
+	conn       *managedConnection
 	mu         sync.Mutex
 	ch         *amqp.Channel // the consuming channel; nil while subscribing again
 }
@@ -61,17 +60,18 @@ func (s *subscription) set(ch *amqp.Channel) {
 }
 
 // Subscribe declares the projection's queue (and the shared exchanges), starts consuming it with
-// manual acks and a bounded prefetch, and returns its deliveries. The first connection is made
-// before Subscribe returns (its error is returned); after that, a lost connection (redialled by
-// the connection manager, see dial) or a cancelled consumer (queue deleted) is subscribed again
-// with backoff until ctx ends, and every successful resubscription sends a value on
-// reconnected (buffered, one pending value at most). Deliveries not acked before a connection
-// is lost are redelivered by the broker. The deliveries channel is closed when ctx ends.
+// manual acks and a bounded prefetch, and returns its deliveries. The subscription has a managed
+// connection of its own; the first connection is made before Subscribe returns (its error is
+// returned). After that, a lost connection (redialled by managedConnection) or a cancelled
+// consumer (queue deleted) is subscribed again with backoff until ctx ends, and every
+// successful resubscription sends a value on reconnected (buffered, one pending value at most).
+// Deliveries not acked before a connection is lost are redelivered by the broker. The
+// deliveries channel is closed when ctx ends.
 func (s *Subscriber) Subscribe(ctx context.Context, projection string) (<-chan projections.Delivery, <-chan struct{}, error) {
 	if projection == "" {
 		return nil, nil, errors.New("rabbitmq: subscribe: empty projection name")
 	}
-	conn, err := dial(s.cfg, s.log)
+	conn, err := dial(s.cfg, s.log, "subscription "+projection)
 	if err != nil {
 		return nil, nil, fmt.Errorf("rabbitmq: subscribe %s: %w", projection, err)
 	}
@@ -129,8 +129,8 @@ func (s *Subscriber) Subscribe(ctx context.Context, projection string) (<-chan p
 
 // consume opens a channel on conn's live connection, declares the projection's topology and
 // starts consuming its queue.
-func (s *Subscriber) consume(conn *wmamqp.ConnectionWrapper, projection string) (*amqp.Channel, <-chan amqp.Delivery, error) {
-	c, err := live(conn)
+func (s *Subscriber) consume(conn *managedConnection, projection string) (*amqp.Channel, <-chan amqp.Delivery, error) {
+	c, err := conn.current()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -155,21 +155,30 @@ func (s *Subscriber) consume(conn *wmamqp.ConnectionWrapper, projection string) 
 	return ch, msgs, nil
 }
 
-// resubscribe retries consume with exponential backoff (the connection manager redials a lost
-// connection meanwhile) until it succeeds or ctx ends (nil channel).
-func (s *Subscriber) resubscribe(ctx context.Context, conn *wmamqp.ConnectionWrapper, projection string) (*amqp.Channel, <-chan amqp.Delivery) {
+// resubscribe retries consume with exponential backoff until it succeeds or ctx ends (nil
+// channel). On a connection that is still up (the consumer was cancelled: queue deleted) it
+// opens a channel again on it; after a loss it tries again as soon as the connection manager
+// has redialled, or when the backoff ends, whichever is first.
+func (s *Subscriber) resubscribe(ctx context.Context, conn *managedConnection, projection string) (*amqp.Channel, <-chan amqp.Delivery) {
 	wait := 100 * time.Millisecond
 	for {
+		redialled := conn.redialled()
 		ch, msgs, err := s.consume(conn, projection)
 		if err == nil {
 			return ch, msgs
 		}
-		s.log.Warn("rabbitmq: resubscribe failed", slog.String("projection", projection), slog.Any("error", err), slog.Duration("retry_in", wait))
+		level := slog.LevelWarn
+		if errors.Is(err, errNotConnected) {
+			level = slog.LevelDebug // the connection manager logs its redials
+		}
+		s.log.Log(ctx, level, "rabbitmq: resubscribe failed", slog.String("projection", projection), slog.Any("error", err), slog.Duration("retry_in", wait))
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return nil, nil
+		case <-redialled:
+			t.Stop()
 		case <-t.C:
 		}
 		wait = min(wait*2, s.cfg.ReconnectMax)
@@ -260,14 +269,18 @@ func (s *Subscriber) Ping(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	if len(subs) == 0 {
-		conn, err := dial(s.cfg, s.log)
+		conn, err := dial(s.cfg, s.log, "ping")
 		if err != nil {
 			return fmt.Errorf("rabbitmq: ping: %w", err)
 		}
-		return conn.Close()
+		if err := conn.Close(); err != nil {
+			return fmt.Errorf("rabbitmq: ping: %w", err)
+		}
+		return nil
 	}
 	for _, sub := range subs {
-		if ch := sub.current(); ch == nil || ch.IsClosed() || !sub.conn.IsConnected() {
+		_, cerr := sub.conn.current()
+		if ch := sub.current(); ch == nil || ch.IsClosed() || cerr != nil {
 			return fmt.Errorf("rabbitmq: ping: subscription %s is reconnecting", sub.projection)
 		}
 	}

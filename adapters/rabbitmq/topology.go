@@ -27,17 +27,20 @@ const (
 
 // Publish pipelining modes (Config.Confirms).
 const (
-	// ConfirmsDeferred publishes a batch on one confirm-mode channel of the watermill-managed
-	// connection with amqp091's deferred confirms, up to PublishWindow in flight.
+	// ConfirmsDeferred publishes a batch on one confirm-mode amqp091 channel of the publisher's
+	// managed connection with deferred confirms, up to PublishWindow in flight. The binary
+	// always uses it.
 	ConfirmsDeferred = "deferred"
-	// ConfirmsPool calls watermill's Publisher concurrently over its channel pool, one record
-	// per call, PublishChannels in flight.
+	// ConfirmsPool is the benchmark yardstick, not a production mode: it calls watermill-amqp's
+	// Publisher concurrently over its channel pool, one record per call, PublishChannels in
+	// flight, on watermill's own connection (see confirmsPool). No configuration of the binary
+	// selects it; the acceptance suite and the benchmarks run it.
 	//
-	// Kept as the measured alternative, not for speed: docs/benchmarks.md, "Relay into
-	// RabbitMQ" (2026-11-24 02:42 UTC), publisher alone on a quorum queue, 5,035 events/s at
-	// 51 µs client CPU per event against 10,327 events/s at 22 µs for ConfirmsDeferred (classic
-	// queues: 2,923 against 2,675, within noise); relay end to end 1,611 against 2,164 events/s.
-	// No configuration of the binary selects it; the benchmarks run it as the yardstick.
+	// It is kept to show why the publisher uses amqp091 with deferred confirms:
+	// docs/benchmarks.md, "Relay into RabbitMQ" (2026-11-24 02:42 UTC), publisher alone on a
+	// quorum queue, 5,035 events/s at 51 µs client CPU per event against 10,327 events/s at
+	// 22 µs for ConfirmsDeferred (classic queues: 2,923 against 2,675, within noise); relay end
+	// to end 1,611 against 2,164 events/s.
 	ConfirmsPool = "pool"
 )
 
@@ -61,16 +64,17 @@ type Config struct {
 	QueueType string
 	// Prefetch bounds unacked deliveries per subscription (QoS).
 	Prefetch int
-	// Confirms chooses how publishes are pipelined: ConfirmsDeferred (default) or ConfirmsPool.
+	// Confirms chooses how publishes are pipelined: ConfirmsDeferred (default) or ConfirmsPool
+	// (the benchmark yardstick).
 	Confirms string
 	// PublishChannels is the watermill channel pool size and the number of records in flight
-	// with ConfirmsPool.
+	// with ConfirmsPool; unused otherwise.
 	PublishChannels int
 	// PublishWindow is the most records awaiting their confirm on the one channel of
 	// ConfirmsDeferred.
 	PublishWindow int
-	// ReconnectMax caps the backoff between redial attempts of a managed connection and
-	// between a subscription's attempts to consume again.
+	// ReconnectMax caps the backoff between redial attempts of a managed connection
+	// (connection.go) and between a subscription's attempts to consume again.
 	ReconnectMax time.Duration
 }
 
