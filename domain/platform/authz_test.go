@@ -285,9 +285,25 @@ func TestUserSeesItsOrganizations(t *testing.T) {
 		if _, err := q.AuditTrail(ctx, u, domain.EventFilter{}); !errors.Is(err, platform.ErrInvalid) {
 			t.Errorf("a user's audit trail without a server: %v", err)
 		}
-		// A member, not an admin, of acme: no server creation there; none in other either.
-		if _, err := c.CreateServer(ctx, u, tenancy.CreateServer{Ref: tenancy.ServerRef{Org: "acme", Name: "z"}}); !errors.Is(err, platform.ErrNotFound) {
+		// A member, not an admin, of acme: no server creation there; other is not its own.
+		if _, err := c.CreateServer(ctx, u, tenancy.CreateServer{Ref: tenancy.ServerRef{Org: "acme", Name: "z"}}); !errors.Is(err, platform.ErrForbidden) {
 			t.Errorf("a member creating a server: %v", err)
+		}
+		sameNotFound(t, "a server in another organization",
+			func() error { _, err := c.CreateServer(ctx, u, tenancy.CreateServer{Ref: tenancy.ServerRef{Org: "other", Name: "z"}}); return err }(),
+			func() error { _, err := c.CreateServer(ctx, u, tenancy.CreateServer{Ref: tenancy.ServerRef{Org: "missing", Name: "z"}}); return err }(),
+			"other", "missing")
+		// An admin of acme creates servers there.
+		_, err = c.CreateUser(ctx, cli, tenancy.CreateUser{Email: "boss@acme.example", Password: pw, Org: "acme", Role: tenancy.RoleAdmin})
+		must(t, err)
+		boss, err := q.AuthenticateUser(ctx, "boss@acme.example", pw)
+		must(t, err)
+		if s, err := c.CreateServer(ctx, boss, tenancy.CreateServer{Ref: tenancy.ServerRef{Org: "acme", Name: "z"}}); err != nil || s.ID != "acme/z" {
+			t.Errorf("an org admin creating a server: %+v, %v", s, err)
+		}
+		if ev, err := q.AuditTrail(ctx, cli, domain.EventFilter{StreamType: "server", StreamID: "acme/z"}); err != nil || len(ev) != 1 ||
+			ev[0].Envelope.Actor.String() != "user:boss@acme.example" {
+			t.Errorf("server.created by the admin: %+v, %v", ev, err)
 		}
 		// Memberships are read at once: a caller made after a change sees it.
 		if _, err := q.UserCaller(ctx, "ann@acme.example"); err != nil {

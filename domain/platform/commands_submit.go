@@ -16,8 +16,9 @@ import (
 // Submit accepts a message for the server the caller acts on and makes it durable (body and
 // message.queued per recipient in one transaction). For a credential's caller the principal is
 // the credential's (s.Principal is replaced); an operator or a UI user names the server in
-// s.Principal.ServerID (it must be in scope: ErrNotFound otherwise) and is recorded as the actor
-// unless s.Actor is set. Refusals the client must see are *submission.ReplyError. The messages
+// s.Principal.ServerID and is recorded as the actor unless s.Actor is set. A UI user's server
+// must be one of its own (ErrNotFound otherwise); an operator's is not read (a server that does
+// not exist has no verified From domain: the handler refuses it with 550 5.7.1). Refusals the client must see are *submission.ReplyError. The messages
 // accepted without a hold are offered to the local delivery workers (OnAccepted).
 func (x *Commands) Submit(ctx context.Context, caller Caller, s submission.Submission) (submission.Result, error) {
 	switch caller.kind {

@@ -16,14 +16,18 @@ func (x *Commands) CreateOrg(ctx context.Context, caller Caller, name string) (t
 	return x.c.tenancy.CreateOrg(ctx, tenancy.CreateOrg{Name: name, Actor: caller.Actor()})
 }
 
-// CreateServer creates a server in an organization (operators, and admins of the organization).
-// An organization the caller may not act on answers as one that does not exist.
+// CreateServer creates a server in an organization (operators, and admins of the organization:
+// a mere member is ErrForbidden). An organization the caller does not belong to answers as one
+// that does not exist.
 func (x *Commands) CreateServer(ctx context.Context, caller Caller, c tenancy.CreateServer) (tenancy.Server, error) {
 	if caller.kind == credentialCaller {
 		return tenancy.Server{}, forbidden("create server", "operators and organization admins")
 	}
-	if !caller.AllowsOrg(tenancy.OrgID(c.Ref.Org)) {
+	if !caller.memberOf(tenancy.OrgID(c.Ref.Org)) {
 		return tenancy.Server{}, notFound("organization", c.Ref.Org, tenancy.ErrNotFound)
+	}
+	if !caller.AllowsOrg(tenancy.OrgID(c.Ref.Org)) {
+		return tenancy.Server{}, forbidden("create server", "organization admins")
 	}
 	c.Actor = caller.Actor()
 	srv, err := x.c.tenancy.CreateServer(ctx, c)

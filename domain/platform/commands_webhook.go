@@ -166,18 +166,15 @@ func (x *Commands) TestWebhook(ctx context.Context, caller Caller, id string) (E
 	return Enqueued{WebhookID: s.ID, DeliveryIDs: ids, EventIDs: []string{ping.ID}}, nil
 }
 
-// webhookDisabler is the webhooks role's port for disabling a subscription its receiver answered
-// 410 Gone (adapters/webhooksender.Disabler): the system acts, not a caller.
-type webhookDisabler struct{ c *core }
+// WebhookDisabler is the webhooks role's port for disabling a subscription whose receiver
+// answered 410 Gone (adapters/webhooksender.Disabler): the system acts, with the cause it gives,
+// not a caller.
+type WebhookDisabler struct{ c *core }
 
-func (w webhookDisabler) Disable(ctx context.Context, id, reason string, cause domain.Cause) (webhook.Subscription, error) {
+// WebhookDisabler returns what the webhook sender disables gone subscriptions with.
+func (a *Application) WebhookDisabler() WebhookDisabler { return WebhookDisabler{a.c} }
+
+// Disable stops deliveries to a subscription, recorded with cause.
+func (w WebhookDisabler) Disable(ctx context.Context, id, reason string, cause domain.Cause) (webhook.Subscription, error) {
 	return w.c.webhooks.Disable(ctx, id, reason, cause)
-}
-
-// WebhookDisabler returns what the webhook sender disables gone subscriptions with (it records
-// the cause it is given: system:webhooks).
-func (a *Application) WebhookDisabler() interface {
-	Disable(ctx context.Context, id, reason string, cause domain.Cause) (webhook.Subscription, error)
-} {
-	return webhookDisabler{a.c}
 }

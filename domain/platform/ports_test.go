@@ -147,8 +147,31 @@ func (v messageView) ByMessageID(ctx context.Context, msgID string, rcpts []stri
 	return out, err
 }
 
-// statsReports is platform.StatsReports over projections/stats (totals only: enough here).
+// statsReports is platform.StatsReports over projections/stats.
 type statsReports struct{ db *sql.DB }
+
+func toCounts(c stats.Counts) platform.StatsCounts {
+	return platform.StatsCounts{Queued: c.Queued, Delivered: c.Delivered, Deferred: c.Deferred, Bounced: c.Bounced, BouncedHard: c.BouncedHard,
+		BouncedSoft: c.BouncedSoft, Held: c.Held, Expired: c.Expired, BounceReasons: c.BounceReasons, BounceRate: c.BounceRate, LatencyMS: c.LatencyMS}
+}
+
+func toReport(r stats.Report) platform.StatsReport {
+	out := platform.StatsReport{Server: r.Server, From: r.From, To: r.To, Zone: r.Zone, By: r.By, Total: toCounts(r.Total)}
+	if r.Buckets != nil {
+		out.Buckets = make([]platform.StatsBucket, len(r.Buckets))
+	}
+	for i, b := range r.Buckets {
+		out.Buckets[i] = platform.StatsBucket{Start: b.Start, StatsCounts: toCounts(b.Counts)}
+	}
+	if r.TopDomains != nil {
+		out.TopDomains = make([]platform.DomainOutcome, len(r.TopDomains))
+	}
+	for i, d := range r.TopDomains {
+		out.TopDomains[i] = platform.DomainOutcome{Domain: d.Domain, Queued: d.Queued, Delivered: d.Delivered, Deferred: d.Deferred,
+			Bounced: d.Bounced, Expired: d.Expired}
+	}
+	return out
+}
 
 func (s statsReports) Report(ctx context.Context, req platform.StatsRequest) (platform.StatsReport, error) {
 	r, err := stats.BuildReport(ctx, s.db, stats.ReportRequest{Server: req.ServerID, From: req.From, To: req.To, Zone: req.Zone,
@@ -156,8 +179,7 @@ func (s statsReports) Report(ctx context.Context, req platform.StatsRequest) (pl
 	if err != nil {
 		return platform.StatsReport{}, err
 	}
-	return platform.StatsReport{Server: r.Server, From: r.From, To: r.To, Zone: r.Zone, By: r.By,
-		Total: platform.StatsCounts{Queued: r.Total.Queued, Delivered: r.Total.Delivered, Held: r.Total.Held}}, nil
+	return toReport(r), nil
 }
 
 // webhookDeliveries is platform.WebhookDeliveries over projections/webhookqueue.
@@ -166,7 +188,10 @@ type webhookDeliveries struct{ s *webhookqueue.Store }
 func toDelivery(d webhookqueue.Delivery) webhook.Delivery {
 	out := webhook.Delivery{ID: d.ID, WebhookID: d.WebhookID, EventID: d.EventID, EventType: d.EventType, StreamKey: d.StreamKey,
 		Status: d.Status, Attempts: d.Attempts, OccurredAt: d.OccurredAt, NextAttemptAt: d.NextAttemptAt, LastAttemptAt: d.LastAttemptAt,
-		LastStatusCode: d.LastStatusCode, LastError: d.LastError, History: []webhook.HTTPAttempt{}}
+		LastStatusCode: d.LastStatusCode, LastError: d.LastError}
+	if d.History != nil {
+		out.History = make([]webhook.HTTPAttempt, 0, len(d.History))
+	}
 	for _, a := range d.History {
 		out.History = append(out.History, webhook.HTTPAttempt{Attempt: a.Attempt, At: a.At, Result: a.Result, StatusCode: a.StatusCode,
 			Response: a.Response, DurationMS: a.DurationMS, Error: a.Error})
