@@ -182,7 +182,7 @@ func treeConstructorUses(t *testing.T, root string) []string {
 	return out
 }
 
-func TestOnlyPlatformComposesTheDomain(t *testing.T) {
+func TestDependencyRuleOnlyPlatformComposesTheDomain(t *testing.T) {
 	got := treeConstructorUses(t, "../..")
 	for _, u := range got {
 		if !slices.Contains(knownOffenders, u) {
@@ -199,7 +199,7 @@ func TestOnlyPlatformComposesTheDomain(t *testing.T) {
 	}
 }
 
-func TestPlatformRuleCatchesViolations(t *testing.T) {
+func TestDependencyRulePlatformCatchesViolations(t *testing.T) {
 	src := `package edge
 
 import (
