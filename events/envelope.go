@@ -1,8 +1,9 @@
 // Package events is Posthaste's shared vocabulary: the event envelope, the catalogue of event
 // types with their stable wire names and schema versions, and the JSON codec.
 //
-// It owns the shape of every fact the platform records. It must not import anything but the
-// standard library, and it holds no behaviour beyond encoding and decoding.
+// It owns the shape of every fact the platform records, and the webhook offer catalogue (which
+// events webhook subscriptions receive, webhook_offers.go). It must not import anything but the
+// standard library, and it holds no behaviour beyond encoding, decoding and that catalogue.
 package events
 
 import (

@@ -69,7 +69,7 @@ func (s *Store) Query(ctx context.Context, f domain.EventFilter) ([]events.Recor
 	if err != nil {
 		return nil, fmt.Errorf("mariadb: query events: %w", err)
 	}
-	if len(recs) >= limit || f.After > 0 {
+	if len(recs) >= limit {
 		return recs, nil
 	}
 	q = `SELECT 0, data FROM events WHERE position IS NULL` + where + ` ORDER BY seq LIMIT ?`

@@ -11,10 +11,13 @@ import (
 )
 
 // These lookups read the event streams directly (Query), so admin commands see their own
-// writes whether or not the projections run. They scan every stream of a type: fine for the
-// CLI and for configuration-sized data. A tenancy projection (read model tables keyed by user
-// email, credential username / key hash / CIDR, domain by server) should take over the hot
-// paths: SMTP AUTH (CredentialByUsername), the API key check and the From-domain check.
+// writes whether or not the projections run. The listings (ListUsers, ListCredentials,
+// DomainsOfServer, ListServers) fold the streams of one type, of one server where they can: a
+// full fold is their point. The hot paths (SMTP AUTH, the API key check, SMTP-IP ranges) are
+// served by domain/platform's keyed lookups (a read-model row, the credential's stream, the log
+// tail past the model's horizon); CredentialByUsername, CredentialByKeyHash and
+// ActiveCredentials, which scan every credential, stay only for cmd/posthaste until it calls the
+// application, and go then.
 
 // queryLimit is far above any configuration history a single installation has.
 const queryLimit = 1_000_000

@@ -39,7 +39,7 @@ func (s *Server) apply(env events.Envelope, ev events.Event) {
 	case *events.ServerCreated:
 		*s = Server{ID: env.StreamID, OrgID: e.OrgID, OrgName: e.OrgName, Name: e.Name, Mode: e.Mode,
 			SendLimitPerHour: e.SendLimitPerHour, RetentionDays: e.RetentionDays,
-			SuppressOnHard: true, SuppressOnSpam: true, CreatedAt: env.OccurredAt}
+			SuppressOnHard: DefaultSuppressOnHard, SuppressOnSpam: DefaultSuppressOnComplaint, CreatedAt: env.OccurredAt}
 	case *events.ServerUpdated:
 		if e.Mode != nil {
 			s.Mode = *e.Mode

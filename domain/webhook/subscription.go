@@ -15,8 +15,8 @@ import (
 
 // Payload formats of a subscription.
 const (
-	FormatStandard = "standard" // Standard Webhooks: {type, timestamp, data}, HMAC signatures
-	FormatPostal   = "postal"   // Postal's {event, timestamp, payload, uuid}, RSA signatures
+	FormatStandard = events.WebhookFormatStandard // Standard Webhooks: {type, timestamp, data}, HMAC signatures
+	FormatPostal   = events.WebhookFormatPostal   // Postal's {event, timestamp, payload, uuid}, RSA signatures
 )
 
 // DisabledByUpdate is the disabled reason of a subscription disabled by webhook.updated.
@@ -28,22 +28,12 @@ const RotationGrace = 24 * time.Hour
 // SecretKindWebhook labels webhook secrets in the secret store.
 const SecretKindWebhook = "webhook_secret"
 
-// Offered lists the wire names a subscription may ask for, in documentation order.
-var Offered = []string{
-	"message.delivered", "message.deferred", "message.bounced", "message.held", "message.released",
-	"message.hold_cancelled", "message.expired", "message.opened", "message.clicked",
-	"domain.dns_checked", "server.send_limit_approaching", "server.send_limit_exceeded",
-}
+// Offered lists the wire names a subscription may ask for, in documentation order (the
+// catalogue of events/webhook_offers.go).
+var Offered = events.WebhookOffered()
 
 // IsOffered reports whether a wire name can be subscribed to.
-func IsOffered(wireName string) bool {
-	for _, o := range Offered {
-		if o == wireName {
-			return true
-		}
-	}
-	return false
-}
+func IsOffered(wireName string) bool { return events.IsWebhookOffered(wireName) }
 
 // Subscription is the state of one webhook stream.
 type Subscription struct {
