@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/posthaste/posthaste/domain"
-	"github.com/posthaste/posthaste/domain/bounce"
 	"github.com/posthaste/posthaste/domain/delivery"
 	"github.com/posthaste/posthaste/domain/inbound"
 	"github.com/posthaste/posthaste/domain/message"
@@ -137,7 +136,7 @@ func (c *core) workflows() (Workflows, error) {
 	var w Workflows
 	d := c.d
 	if d.wants(RunDelivery) {
-		decider, err := delivery.NewDecider(d.Config.Retry, delivery.ClassifierFunc(classifyReply))
+		decider, err := delivery.NewDecider(d.Config.Retry)
 		if err != nil {
 			return w, err
 		}
@@ -198,10 +197,4 @@ func (c *core) workflows() (Workflows, error) {
 		w.PendingReports = pendingReports(in, d)
 	}
 	return w, nil
-}
-
-// classifyReply adapts the one reply classifier (domain/bounce) to the delivery decider.
-func classifyReply(code int, enhanced, text string) delivery.Classification {
-	r := bounce.ClassifyReply(code, enhanced, text)
-	return delivery.Classification{Reason: string(r.Reason), Class: string(r.Class), Status: r.Status, Permanent: r.Permanent}
 }

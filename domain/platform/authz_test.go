@@ -290,8 +290,14 @@ func TestUserSeesItsOrganizations(t *testing.T) {
 			t.Errorf("a member creating a server: %v", err)
 		}
 		sameNotFound(t, "a server in another organization",
-			func() error { _, err := c.CreateServer(ctx, u, tenancy.CreateServer{Ref: tenancy.ServerRef{Org: "other", Name: "z"}}); return err }(),
-			func() error { _, err := c.CreateServer(ctx, u, tenancy.CreateServer{Ref: tenancy.ServerRef{Org: "missing", Name: "z"}}); return err }(),
+			func() error {
+				_, err := c.CreateServer(ctx, u, tenancy.CreateServer{Ref: tenancy.ServerRef{Org: "other", Name: "z"}})
+				return err
+			}(),
+			func() error {
+				_, err := c.CreateServer(ctx, u, tenancy.CreateServer{Ref: tenancy.ServerRef{Org: "missing", Name: "z"}})
+				return err
+			}(),
 			"other", "missing")
 		// An admin of acme creates servers there.
 		_, err = c.CreateUser(ctx, cli, tenancy.CreateUser{Email: "boss@acme.example", Password: pw, Org: "acme", Role: tenancy.RoleAdmin})

@@ -15,6 +15,7 @@ import (
 	"github.com/posthaste/posthaste/adapters/sqlinbound"
 	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
 	"github.com/posthaste/posthaste/adapters/sqlsecrets"
+	"github.com/posthaste/posthaste/adapters/sqlstore"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/delivery"
 	"github.com/posthaste/posthaste/domain/platform"
@@ -40,13 +41,14 @@ type store interface {
 
 type backend struct {
 	store   store
-	dialect string
+	dialect string // the secret store's dialect name
+	sql     sqlstore.Dialect
 }
 
 // eachBackend runs fn on a fresh SQLite file and a fresh MariaDB database.
 func eachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
-	t.Run("sqlite", func(t *testing.T) { fn(t, backend{sqlitetest.Store(t), projections.DialectSQLite}) })
-	t.Run("mariadb", func(t *testing.T) { fn(t, backend{mariadbtest.Store(t), projections.DialectMySQL}) })
+	t.Run("sqlite", func(t *testing.T) { fn(t, backend{sqlitetest.Store(t), "sqlite", sqlstore.SQLite}) })
+	t.Run("mariadb", func(t *testing.T) { fn(t, backend{mariadbtest.Store(t), "mysql", sqlstore.MariaDB}) })
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -69,7 +71,7 @@ type env struct {
 	b      backend
 	app    *platform.Application
 	deps   platform.Deps
-	runner *projections.Runner
+	runner *sqlstore.Runner
 }
 
 // newDeps returns the Deps of a whole platform on b (no workflows).
@@ -88,7 +90,11 @@ func newDeps(t *testing.T, b backend) platform.Deps {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wq, err := webhookqueue.NewStore(db, b.dialect)
+	wq, err := webhookqueue.NewReader(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wqueue, err := sqlstore.NewWebhookQueue(db, b.sql)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,14 +102,14 @@ func newDeps(t *testing.T, b backend) platform.Deps {
 	if err != nil {
 		t.Fatal(err)
 	}
-	queue, err := deliveryqueue.NewQueue(db, b.dialect)
+	queue, err := sqlstore.NewDeliveryQueue(db, b.sql)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return platform.Deps{
 		Events: b.store, Acceptor: b.store, Bodies: b.store, Transcripts: b.store, Secrets: secrets, Hasher: hasher,
 		Credentials: credentialIndex{db}, Messages: messageView{db, reader}, Stats: statsReports{db},
-		WebhookDeliveries: webhookDeliveries{wq}, Inbound: inb, DeliveryQueue: queue,
+		WebhookDeliveries: webhookDeliveries{wq, wqueue}, Inbound: inb, DeliveryQueue: queue,
 		Config: cfg, Clock: time.Now, Rand: rand.Reader, Logger: discard,
 	}
 }
@@ -123,7 +129,7 @@ func newEnv(t *testing.T, b backend, edit ...func(*platform.Deps)) *env {
 		t.Fatal(err)
 	}
 	projs := []projections.Projection{tenancyview.New(), messageview.New(), deliveryqueue.Projection{}, webhookqueue.New()}
-	rn, err := projections.NewRunner(projections.DB{SQL: b.store.DB(), Dialect: b.dialect}, b.store, bus, projs, discard, projections.Options{})
+	rn, err := sqlstore.NewRunner(b.store.DB(), b.sql, b.store, bus, projs, discard, sqlstore.ProjectionOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

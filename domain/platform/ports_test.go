@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/posthaste/posthaste/adapters/sqlstore"
 	"time"
 
 	"github.com/posthaste/posthaste/adapters/dkimsign"
@@ -183,7 +184,10 @@ func (s statsReports) Report(ctx context.Context, req platform.StatsRequest) (pl
 }
 
 // webhookDeliveries is platform.WebhookDeliveries over projections/webhookqueue.
-type webhookDeliveries struct{ s *webhookqueue.Store }
+type webhookDeliveries struct {
+	s *webhookqueue.Reader
+	q *sqlstore.WebhookQueue
+}
 
 func toDelivery(d webhookqueue.Delivery) webhook.Delivery {
 	out := webhook.Delivery{ID: d.ID, WebhookID: d.WebhookID, EventID: d.EventID, EventType: d.EventType, StreamKey: d.StreamKey,
@@ -209,7 +213,7 @@ func (w webhookDeliveries) Deliveries(ctx context.Context, webhookID string, lim
 }
 
 func (w webhookDeliveries) Redeliver(ctx context.Context, deliveryID string, now time.Time) (webhook.Delivery, error) {
-	d, err := w.s.Redeliver(ctx, deliveryID, now)
+	d, err := w.q.Redeliver(ctx, deliveryID, now)
 	if errors.Is(err, webhookqueue.ErrNotFound) {
 		return webhook.Delivery{}, fmt.Errorf("delivery %s: %w", deliveryID, webhook.ErrNotFound)
 	}
@@ -217,7 +221,7 @@ func (w webhookDeliveries) Redeliver(ctx context.Context, deliveryID string, now
 }
 
 func (w webhookDeliveries) Enqueue(ctx context.Context, webhookID string, envs []events.Envelope, now time.Time) ([]string, error) {
-	return w.s.Enqueue(ctx, webhookID, envs, now)
+	return w.q.Enqueue(ctx, webhookID, envs, now)
 }
 
 // dkimCrypto is tenancy.DKIMCrypto over adapters/dkimsign: parse the PKCS#8 keys, sign.
