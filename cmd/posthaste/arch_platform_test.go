@@ -30,9 +30,9 @@ import (
 
 // valueConstructors make values an edge may hold: not handlers of the domain.
 var valueConstructors = map[string]bool{
-	"domain/submission.NewTranscript": true, // the AUTH-redacting transcript of one SMTP session
-	"domain/delivery.NewLimiter":      true, // the per-destination concurrency limiter of the SMTP client
-	"domain/webhook.NewSecret":        true, // a random whsec_ secret
+	"domain/transcript.New":      true, // the AUTH-redacting transcript of one SMTP session
+	"domain/delivery.NewLimiter": true, // the per-destination concurrency limiter of the SMTP client
+	"domain/webhook.NewSecret":   true, // a random whsec_ secret
 }
 
 // knownOffenders are the uses that predate domain/platform: cmd/posthaste still composes the
