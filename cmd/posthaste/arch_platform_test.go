@@ -208,6 +208,7 @@ import (
 	"github.com/posthaste/posthaste/domain/submission"
 	ten "github.com/posthaste/posthaste/domain/tenancy"
 	"github.com/posthaste/posthaste/domain/delivery"
+	"github.com/posthaste/posthaste/domain/transcript"
 	"github.com/posthaste/posthaste/domain/webhook"
 )
 
@@ -215,7 +216,7 @@ func wire() {
 	h, _ := ten.NewHandlers(ten.Deps{})
 	_ = h
 	_, _ = submission.NewHandler(submission.Config{})
-	_ = submission.NewTranscript(nil, 0)
+	_ = transcript.New(nil, transcript.Timed, 0)
 	_ = delivery.NewLimiter(delivery.ConcurrencyPolicy{})
 	build := delivery.NewWorker
 	_ = build
@@ -228,7 +229,7 @@ func wire() {
 	_ = c
 }
 `
-	ctors := map[string]bool{"domain/tenancy.NewHandlers": true, "domain/submission.NewHandler": true, "domain/submission.NewTranscript": true,
+	ctors := map[string]bool{"domain/tenancy.NewHandlers": true, "domain/submission.NewHandler": true, "domain/transcript.New": true,
 		"domain/delivery.NewLimiter": true, "domain/delivery.NewWorker": true, "domain/webhook.NewSecret": true, "domain/platform.New": true}
 	got, err := constructorUses("adapters/edge/edge.go", []byte(src), ctors)
 	if err != nil {
