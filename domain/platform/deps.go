@@ -75,6 +75,13 @@ type Deps struct {
 	Rand   io.Reader // crypto/rand.Reader in production
 	Logger *slog.Logger
 
+	// Operations (operations.go): the read side's engine, the backends to probe and the bus's
+	// dead-letter counts; Backend names the stack ("embedded" or "production") for status.
+	ReadSide       ReadSide
+	Probes         []Probe
+	BusDeadLetters BusDeadLetters
+	Backend        string
+
 	AttemptObserver delivery.Observer // delivery attempt metrics (nil = none)
 	RelayObserver   relay.Observer    // relay metrics (nil = none)
 
