@@ -86,15 +86,19 @@ func newDeps(t *testing.T, b backend) platform.Deps {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reader, err := messageview.NewReader(db)
+	credentials, err := sqlstore.NewCredentialIndex(db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wq, err := webhookqueue.NewReader(db)
+	view, err := sqlstore.NewMessageView(db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wqueue, err := sqlstore.NewWebhookQueue(db, b.sql)
+	reports, err := sqlstore.NewStatsReports(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliveries, err := sqlstore.NewWebhookDeliveries(db, b.sql)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,8 +112,8 @@ func newDeps(t *testing.T, b backend) platform.Deps {
 	}
 	return platform.Deps{
 		Events: b.store, Acceptor: b.store, Bodies: b.store, Transcripts: b.store, Secrets: secrets, Hasher: hasher,
-		Credentials: credentialIndex{db}, Messages: messageView{db, reader}, Stats: statsReports{db},
-		WebhookDeliveries: webhookDeliveries{wq, wqueue}, Inbound: inb, DeliveryQueue: queue,
+		Credentials: credentials, Messages: view, Stats: reports,
+		WebhookDeliveries: deliveries, Inbound: inb, DeliveryQueue: queue,
 		Config: cfg, Clock: time.Now, Rand: rand.Reader, Logger: discard,
 	}
 }

@@ -3,6 +3,7 @@ package platform_test
 import (
 	"bytes"
 	"context"
+	"github.com/posthaste/posthaste/adapters/dkimsign"
 	"regexp"
 	"sync"
 	"testing"
@@ -41,7 +42,7 @@ func TestDeliveryWorkflow(t *testing.T) {
 		bus, err := memory.NewBus(0)
 		must(t, err)
 		e := newEnv(t, b, func(d *platform.Deps) {
-			d.Sender, d.DKIM, d.Config.WorkerOwner = out, dkimCrypto{}, "test-worker"
+			d.Sender, d.DKIM, d.Config.WorkerOwner = out, dkimsign.NewCrypto(), "test-worker"
 			d.Outbox, d.Publisher, d.Locker = b.store, bus, memory.NewLocker()
 			d.Run = []platform.Workflow{platform.RunDelivery, platform.RunHoldExpiry, platform.RunRelay, platform.RunMXIntake}
 		})

@@ -1,4 +1,4 @@
-package platform_test
+package sqlstore
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"github.com/posthaste/posthaste/projections/webhookqueue"
 )
 
-// The read models' answers, mapped field by field onto the application's types (ports_test.go),
+// The read models' answers, mapped field by field onto the application's types (views.go),
 // encode to the same JSON bytes the CLI and the API print today: an edge may encode the
 // application's types as they are.
 func TestReadTypesEncodeLikeTheReadModels(t *testing.T) {

@@ -1,16 +1,12 @@
-package platform_test
+package sqlstore
 
 import (
 	"context"
-	"crypto"
-	"crypto/x509"
 	"database/sql"
 	"errors"
 	"fmt"
-	"github.com/posthaste/posthaste/adapters/sqlstore"
 	"time"
 
-	"github.com/posthaste/posthaste/adapters/dkimsign"
 	"github.com/posthaste/posthaste/domain/inbound"
 	"github.com/posthaste/posthaste/domain/message"
 	"github.com/posthaste/posthaste/domain/platform"
@@ -23,58 +19,78 @@ import (
 	"github.com/posthaste/posthaste/projections/webhookqueue"
 )
 
-// The application's ports over today's stores and read models: what the next step wires in
-// cmd/posthaste (or the SQL store provides).
+// The application's read-model ports (domain/platform) over the read models' readers. The
+// projections cannot know the domain's types, nor the domain the projections': these adapters
+// map one onto the other, field by field, and add each model's horizon (freshness rule).
 
-// horizonOf reads a projection's horizon (projection_positions.position).
-func horizonOf(ctx context.Context, db *sql.DB, projection string) (int64, error) {
-	var h int64
-	err := db.QueryRowContext(ctx, `SELECT position FROM projection_positions WHERE projection = ?`, projection).Scan(&h)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
+var (
+	_ platform.CredentialIndex   = CredentialIndex{}
+	_ platform.MessageView       = (*MessageView)(nil)
+	_ platform.StatsReports      = StatsReports{}
+	_ platform.WebhookDeliveries = (*WebhookDeliveries)(nil)
+)
+
+// CredentialIndex is platform.CredentialIndex over projections/tenancyview.
+type CredentialIndex struct{ db *sql.DB }
+
+// NewCredentialIndex serves credential lookups from the tenancy read model in db.
+func NewCredentialIndex(db *sql.DB) (CredentialIndex, error) {
+	if db == nil {
+		return CredentialIndex{}, errors.New("sqlstore: credential index: nil database")
 	}
-	return h, err
+	return CredentialIndex{db: db}, nil
 }
 
-// credentialIndex is platform.CredentialIndex over projections/tenancyview.
-type credentialIndex struct{ db *sql.DB }
-
-func fromView(c tenancyview.Credential) tenancy.Credential {
+func fromCredentialRow(c tenancyview.Credential) tenancy.Credential {
 	return tenancy.Credential{ID: c.ID, ServerID: c.ServerID, Type: c.Type, Name: c.Name, Username: c.Username,
 		Hash: c.Hash, KeyPrefix: c.KeyPrefix, CIDR: c.CIDR, Hold: c.Hold, Revoked: c.Revoked}
 }
 
-func (x credentialIndex) Horizon(ctx context.Context) (int64, error) {
-	return horizonOf(ctx, x.db, tenancyview.Name)
+// Horizon is the tenancy projection's horizon.
+func (x CredentialIndex) Horizon(ctx context.Context) (int64, error) {
+	return Horizon(ctx, x.db, tenancyview.Name)
 }
 
-func (x credentialIndex) CredentialByUsername(ctx context.Context, username string) (tenancy.Credential, bool, error) {
+// CredentialByUsername reads one row by user name.
+func (x CredentialIndex) CredentialByUsername(ctx context.Context, username string) (tenancy.Credential, bool, error) {
 	c, ok, err := tenancyview.CredentialByUsername(ctx, x.db, username)
-	return fromView(c), ok, err
+	return fromCredentialRow(c), ok, err
 }
 
-func (x credentialIndex) CredentialByKeyHash(ctx context.Context, hash string) (tenancy.Credential, bool, error) {
+// CredentialByKeyHash reads one row by secret hash.
+func (x CredentialIndex) CredentialByKeyHash(ctx context.Context, hash string) (tenancy.Credential, bool, error) {
 	c, ok, err := tenancyview.CredentialByHash(ctx, x.db, hash)
-	return fromView(c), ok, err
+	return fromCredentialRow(c), ok, err
 }
 
-func (x credentialIndex) ActiveCredentials(ctx context.Context, typ string) ([]tenancy.Credential, error) {
+// ActiveCredentials lists the non-revoked rows of a type.
+func (x CredentialIndex) ActiveCredentials(ctx context.Context, typ string) ([]tenancy.Credential, error) {
 	cs, err := tenancyview.ActiveCredentials(ctx, x.db, typ)
 	out := make([]tenancy.Credential, len(cs))
 	for i, c := range cs {
-		out[i] = fromView(c)
+		out[i] = fromCredentialRow(c)
 	}
 	return out, err
 }
 
-// messageView is platform.MessageView over projections/messageview.
-type messageView struct {
+// MessageView is platform.MessageView over projections/messageview.
+type MessageView struct {
 	db *sql.DB
 	r  *messageview.Reader
 }
 
-func (v messageView) Horizon(ctx context.Context) (int64, error) {
-	return horizonOf(ctx, v.db, messageview.Name)
+// NewMessageView serves message listings and details from the message view in db.
+func NewMessageView(db *sql.DB) (*MessageView, error) {
+	r, err := messageview.NewReader(db)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: message view: %w", err)
+	}
+	return &MessageView{db: db, r: r}, nil
+}
+
+// Horizon is the message view's horizon.
+func (v *MessageView) Horizon(ctx context.Context) (int64, error) {
+	return Horizon(ctx, v.db, messageview.Name)
 }
 
 func toSummary(m messageview.Message) message.Summary {
@@ -84,7 +100,8 @@ func toSummary(m messageview.Message) message.Summary {
 		BounceReason: m.BounceReason, BounceClass: m.BounceClass, HoldReason: m.HoldReason}
 }
 
-func (v messageView) ListMessages(ctx context.Context, q platform.MessageQuery) (platform.MessagePage, error) {
+// ListMessages returns one page of a server's messages.
+func (v *MessageView) ListMessages(ctx context.Context, q platform.MessageQuery) (platform.MessagePage, error) {
 	query, err := messageview.ParseQuery(q.Query)
 	if err != nil {
 		return platform.MessagePage{}, fmt.Errorf("%w: query: %v", platform.ErrInvalid, err)
@@ -114,7 +131,8 @@ func (v messageView) ListMessages(ctx context.Context, q platform.MessageQuery) 
 	return out, nil
 }
 
-func (v messageView) MessageDetail(ctx context.Context, id string) (message.Detail, bool, error) {
+// MessageDetail returns a message's row, timeline and attempts (ok false without a row).
+func (v *MessageView) MessageDetail(ctx context.Context, id string) (message.Detail, bool, error) {
 	d, err := v.r.Get(ctx, id)
 	if errors.Is(err, messageview.ErrNotFound) {
 		return message.Detail{}, false, nil
@@ -135,11 +153,13 @@ func (v messageView) MessageDetail(ctx context.Context, id string) (message.Deta
 	return out, true, nil
 }
 
-func (v messageView) MessagesOfRecipient(ctx context.Context, rcpt, serverID string, limit int) ([]string, error) {
+// MessagesOfRecipient returns the ids of the messages to rcpt.
+func (v *MessageView) MessagesOfRecipient(ctx context.Context, rcpt, serverID string, limit int) ([]string, error) {
 	return v.r.IDsByRecipient(ctx, rcpt, serverID, limit)
 }
 
-func (v messageView) ByMessageID(ctx context.Context, msgID string, rcpts []string, since time.Time, limit int) ([]inbound.IndexedMessage, error) {
+// ByMessageID is inbound.MessageIndex: the messages with a Message-ID header to rcpts.
+func (v *MessageView) ByMessageID(ctx context.Context, msgID string, rcpts []string, since time.Time, limit int) ([]inbound.IndexedMessage, error) {
 	refs, err := v.r.ByMessageID(ctx, msgID, rcpts, since, limit)
 	out := make([]inbound.IndexedMessage, len(refs))
 	for i, r := range refs {
@@ -148,8 +168,16 @@ func (v messageView) ByMessageID(ctx context.Context, msgID string, rcpts []stri
 	return out, err
 }
 
-// statsReports is platform.StatsReports over projections/stats.
-type statsReports struct{ db *sql.DB }
+// StatsReports is platform.StatsReports over projections/stats.
+type StatsReports struct{ db *sql.DB }
+
+// NewStatsReports builds reports from the message_stats read model in db.
+func NewStatsReports(db *sql.DB) (StatsReports, error) {
+	if db == nil {
+		return StatsReports{}, errors.New("sqlstore: stats reports: nil database")
+	}
+	return StatsReports{db: db}, nil
+}
 
 func toCounts(c stats.Counts) platform.StatsCounts {
 	return platform.StatsCounts{Queued: c.Queued, Delivered: c.Delivered, Deferred: c.Deferred, Bounced: c.Bounced, BouncedHard: c.BouncedHard,
@@ -174,7 +202,8 @@ func toReport(r stats.Report) platform.StatsReport {
 	return out
 }
 
-func (s statsReports) Report(ctx context.Context, req platform.StatsRequest) (platform.StatsReport, error) {
+// Report sums the hourly rows of a server into buckets.
+func (s StatsReports) Report(ctx context.Context, req platform.StatsRequest) (platform.StatsReport, error) {
 	r, err := stats.BuildReport(ctx, s.db, stats.ReportRequest{Server: req.ServerID, From: req.From, To: req.To, Zone: req.Zone,
 		ByHour: req.ByHour, TopDomains: req.TopDomains})
 	if err != nil {
@@ -183,10 +212,23 @@ func (s statsReports) Report(ctx context.Context, req platform.StatsRequest) (pl
 	return toReport(r), nil
 }
 
-// webhookDeliveries is platform.WebhookDeliveries over projections/webhookqueue.
-type webhookDeliveries struct {
-	s *webhookqueue.Reader
-	q *sqlstore.WebhookQueue
+// WebhookDeliveries is platform.WebhookDeliveries over the webhook read model and its queue.
+type WebhookDeliveries struct {
+	r *webhookqueue.Reader
+	q *WebhookQueue
+}
+
+// NewWebhookDeliveries lists, redelivers and enqueues webhook deliveries in db.
+func NewWebhookDeliveries(db *sql.DB, d Dialect) (*WebhookDeliveries, error) {
+	r, err := webhookqueue.NewReader(db)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: webhook deliveries: %w", err)
+	}
+	q, err := NewWebhookQueue(db, d)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: webhook deliveries: %w", err)
+	}
+	return &WebhookDeliveries{r: r, q: q}, nil
 }
 
 func toDelivery(d webhookqueue.Delivery) webhook.Delivery {
@@ -203,8 +245,9 @@ func toDelivery(d webhookqueue.Delivery) webhook.Delivery {
 	return out
 }
 
-func (w webhookDeliveries) Deliveries(ctx context.Context, webhookID string, limit int) ([]webhook.Delivery, error) {
-	ds, err := w.s.Deliveries(ctx, webhookID, limit)
+// Deliveries lists a subscription's deliveries with their attempts.
+func (w *WebhookDeliveries) Deliveries(ctx context.Context, webhookID string, limit int) ([]webhook.Delivery, error) {
+	ds, err := w.r.Deliveries(ctx, webhookID, limit)
 	out := make([]webhook.Delivery, len(ds))
 	for i, d := range ds {
 		out[i] = toDelivery(d)
@@ -212,7 +255,8 @@ func (w webhookDeliveries) Deliveries(ctx context.Context, webhookID string, lim
 	return out, err
 }
 
-func (w webhookDeliveries) Redeliver(ctx context.Context, deliveryID string, now time.Time) (webhook.Delivery, error) {
+// Redeliver makes a delivery due again at now.
+func (w *WebhookDeliveries) Redeliver(ctx context.Context, deliveryID string, now time.Time) (webhook.Delivery, error) {
 	d, err := w.q.Redeliver(ctx, deliveryID, now)
 	if errors.Is(err, webhookqueue.ErrNotFound) {
 		return webhook.Delivery{}, fmt.Errorf("delivery %s: %w", deliveryID, webhook.ErrNotFound)
@@ -220,29 +264,7 @@ func (w webhookDeliveries) Redeliver(ctx context.Context, deliveryID string, now
 	return toDelivery(d), err
 }
 
-func (w webhookDeliveries) Enqueue(ctx context.Context, webhookID string, envs []events.Envelope, now time.Time) ([]string, error) {
+// Enqueue makes each event due for a subscription at now.
+func (w *WebhookDeliveries) Enqueue(ctx context.Context, webhookID string, envs []events.Envelope, now time.Time) ([]string, error) {
 	return w.q.Enqueue(ctx, webhookID, envs, now)
-}
-
-// dkimCrypto is tenancy.DKIMCrypto over adapters/dkimsign: parse the PKCS#8 keys, sign.
-type dkimCrypto struct{}
-
-func (dkimCrypto) Sign(keys []tenancy.KeyMaterial, body []byte) ([]byte, []events.DKIMSignature, error) {
-	var ks []dkimsign.Key
-	for _, k := range keys {
-		priv, err := x509.ParsePKCS8PrivateKey(k.Private)
-		if err != nil {
-			return nil, nil, fmt.Errorf("dkim key %s of %s: %w", k.Selector, k.Domain, err)
-		}
-		signer, ok := priv.(crypto.Signer)
-		if !ok {
-			return nil, nil, fmt.Errorf("dkim key %s of %s: not a signing key", k.Selector, k.Domain)
-		}
-		ks = append(ks, dkimsign.Key{Domain: k.Domain, Selector: k.Selector, Signer: signer})
-	}
-	s, err := dkimsign.New(ks...)
-	if err != nil {
-		return nil, nil, err
-	}
-	return s.Sign(body)
 }
