@@ -63,10 +63,10 @@ type Transcripts interface {
 }
 
 // AttemptRecorder is implemented by transcript stores that are also the event store: they
-// record an attempt's transcript and its events in one transaction (one durable commit per
-// attempt instead of two). A conflict is a *domain.ConflictError and writes nothing.
+// record an attempt's transcript (under TranscriptID) and its events in one transaction (one
+// durable commit per attempt instead of two). A conflict is a *domain.ConflictError and writes
+// nothing.
 type AttemptRecorder interface {
-	TranscriptID(messageID string, attempt int) string
 	AppendWithTranscript(ctx context.Context, messageID string, attempt int, text string, envs ...events.Envelope) error
 }
 
@@ -429,7 +429,7 @@ func (w *Worker) attempt(ctx context.Context, id string) (int64, error) {
 	recorder, withEvents := w.cfg.Transcripts.(AttemptRecorder)
 	withEvents = withEvents && res.Transcript != ""
 	if withEvents {
-		res.TranscriptID = recorder.TranscriptID(id, attempt)
+		res.TranscriptID = TranscriptID(id, attempt)
 	} else if w.cfg.Transcripts != nil && res.Transcript != "" {
 		tid, err := w.cfg.Transcripts.SaveTranscript(ctx, id, attempt, res.Transcript)
 		if err != nil {
