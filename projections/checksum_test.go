@@ -5,8 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
-	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
+	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
 	"github.com/posthaste/posthaste/projections"
 	"github.com/posthaste/posthaste/projections/eventcount"
 )
@@ -53,11 +52,11 @@ func tableSum(t *testing.T, db projections.DB, table string) projections.TableCh
 }
 
 func sqliteDB(t *testing.T) projections.DB {
-	return projections.DB{SQL: sqlitetest.DB(t), Dialect: projections.DialectSQLite}
+	return projections.DB{SQL: sqlstoretest.SQLiteDB(t), Dialect: projections.DialectSQLite}
 }
 
 func mariaDB(t *testing.T) projections.DB {
-	return projections.DB{SQL: mariadbtest.DB(t), Dialect: projections.DialectMySQL}
+	return projections.DB{SQL: sqlstoretest.MariaDBDB(t), Dialect: projections.DialectMySQL}
 }
 
 var at = time.Date(2026, 11, 24, 10, 30, 0, 123456000, time.UTC)

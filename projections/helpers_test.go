@@ -12,8 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
-	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
+	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/events"
 	"github.com/posthaste/posthaste/projections"
@@ -35,11 +34,11 @@ type backend struct {
 func eachBackend(t *testing.T, f func(t *testing.T, b *backend)) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) {
-		s := sqlitetest.Store(t)
+		s := sqlstoretest.SQLite(t)
 		f(t, &backend{store: s, db: projections.DB{SQL: s.DB(), Dialect: projections.DialectSQLite}})
 	})
 	t.Run("mariadb", func(t *testing.T) {
-		s := mariadbtest.Store(t)
+		s := sqlstoretest.MariaDB(t)
 		f(t, &backend{store: s, db: projections.DB{SQL: s.DB(), Dialect: projections.DialectMySQL}})
 	})
 }

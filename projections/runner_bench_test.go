@@ -4,8 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
-	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
+	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
 	"github.com/posthaste/posthaste/events"
 	"github.com/posthaste/posthaste/projections"
 	"github.com/posthaste/posthaste/projections/eventcount"
@@ -18,10 +17,10 @@ func BenchmarkRunnerDeliveries(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			var be *backend
 			if name == "sqlite" {
-				s := sqlitetest.Store(b)
+				s := sqlstoretest.SQLite(b)
 				be = &backend{store: s, db: projections.DB{SQL: s.DB(), Dialect: projections.DialectSQLite}}
 			} else {
-				s := mariadbtest.Store(b)
+				s := sqlstoretest.MariaDB(b)
 				be = &backend{store: s, db: projections.DB{SQL: s.DB(), Dialect: projections.DialectMySQL}}
 			}
 			f := newBufferedFeed(b.N + 1)

@@ -8,8 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
-	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
+	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/message"
 	"github.com/posthaste/posthaste/events"
@@ -25,11 +24,11 @@ type backend struct {
 func backends(t *testing.T) map[string]func(*testing.T) backend {
 	return map[string]func(*testing.T) backend{
 		"sqlite": func(t *testing.T) backend {
-			s := sqlitetest.Store(t)
+			s := sqlstoretest.SQLite(t)
 			return backend{s, s.DB(), "sqlite"}
 		},
 		"mariadb": func(t *testing.T) backend {
-			s := mariadbtest.Store(t)
+			s := sqlstoretest.MariaDB(t)
 			return backend{s, s.DB(), "mysql"}
 		},
 	}

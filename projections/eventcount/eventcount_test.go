@@ -6,8 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
-	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
+	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
 	"github.com/posthaste/posthaste/events"
 	"github.com/posthaste/posthaste/projections"
 	"github.com/posthaste/posthaste/projections/eventcount"
@@ -16,10 +15,10 @@ import (
 func TestApplyCountsPerTypeAndServer(t *testing.T) {
 	for _, db := range map[string]func(*testing.T) projections.DB{
 		"sqlite": func(t *testing.T) projections.DB {
-			return projections.DB{SQL: sqlitetest.DB(t), Dialect: projections.DialectSQLite}
+			return projections.DB{SQL: sqlstoretest.SQLiteDB(t), Dialect: projections.DialectSQLite}
 		},
 		"mariadb": func(t *testing.T) projections.DB {
-			return projections.DB{SQL: mariadbtest.DB(t), Dialect: projections.DialectMySQL}
+			return projections.DB{SQL: sqlstoretest.MariaDBDB(t), Dialect: projections.DialectMySQL}
 		},
 	} {
 		d := db(t)

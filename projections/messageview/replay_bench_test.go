@@ -11,8 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
-	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
+	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/events"
 	"github.com/posthaste/posthaste/projections"
@@ -110,10 +109,10 @@ func BenchmarkReplay(b *testing.B) {
 			var s store
 			var db projections.DB
 			if backend == "sqlite" {
-				st := sqlitetest.Store(b)
+				st := sqlstoretest.SQLite(b)
 				s, db = st, projections.DB{SQL: st.DB(), Dialect: projections.DialectSQLite}
 			} else {
-				st := mariadbtest.Store(b)
+				st := sqlstoretest.MariaDB(b)
 				s, db = st, projections.DB{SQL: st.DB(), Dialect: projections.DialectMySQL}
 			}
 			total := seedMessages(b, s, n)

@@ -9,8 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
-	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
+	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/events"
 	"github.com/posthaste/posthaste/projections"
@@ -25,11 +24,11 @@ type store interface {
 
 func eachBackend(t *testing.T, f func(t *testing.T, s store, db projections.DB)) {
 	t.Run("sqlite", func(t *testing.T) {
-		s := sqlitetest.Store(t)
+		s := sqlstoretest.SQLite(t)
 		f(t, s, projections.DB{SQL: s.DB(), Dialect: projections.DialectSQLite})
 	})
 	t.Run("mariadb", func(t *testing.T) {
-		s := mariadbtest.Store(t)
+		s := sqlstoretest.MariaDB(t)
 		f(t, s, projections.DB{SQL: s.DB(), Dialect: projections.DialectMySQL})
 	})
 }

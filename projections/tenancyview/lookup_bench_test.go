@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
+	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/tenancy"
 	"github.com/posthaste/posthaste/events"
@@ -18,7 +18,7 @@ import (
 // (domain/tenancy, what admin commands use) with the read model, on SQLite with 500 credentials.
 func BenchmarkCredentialByUsername(b *testing.B) {
 	ctx := context.Background()
-	s := sqlitetest.Store(b)
+	s := sqlstoretest.SQLite(b)
 	h, err := tenancy.NewHandlers(tenancy.Deps{Store: s, Clock: time.Now, Rand: rand.Reader})
 	if err != nil {
 		b.Fatal(err)

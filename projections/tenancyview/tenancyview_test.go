@@ -7,8 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
-	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
+	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/tenancy"
 	"github.com/posthaste/posthaste/events"
@@ -33,11 +32,11 @@ func TestViewAgreesWithStreams(t *testing.T) {
 	}
 	for name, open := range map[string]func(t *testing.T) backend{
 		"sqlite": func(t *testing.T) backend {
-			s := sqlitetest.Store(t)
+			s := sqlstoretest.SQLite(t)
 			return backend{s, s.DB(), projections.DialectSQLite}
 		},
 		"mariadb": func(t *testing.T) backend {
-			s := mariadbtest.Store(t)
+			s := sqlstoretest.MariaDB(t)
 			return backend{s, s.DB(), projections.DialectMySQL}
 		},
 	} {

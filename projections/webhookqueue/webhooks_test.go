@@ -7,8 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
-	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
+	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/events"
 	"github.com/posthaste/posthaste/projections"
@@ -23,8 +22,8 @@ type store interface {
 
 func backends() map[string]func(t *testing.T) (store, string) {
 	return map[string]func(t *testing.T) (store, string){
-		"sqlite":  func(t *testing.T) (store, string) { return sqlitetest.Store(t), projections.DialectSQLite },
-		"mariadb": func(t *testing.T) (store, string) { return mariadbtest.Store(t), projections.DialectMySQL },
+		"sqlite":  func(t *testing.T) (store, string) { return sqlstoretest.SQLite(t), projections.DialectSQLite },
+		"mariadb": func(t *testing.T) (store, string) { return sqlstoretest.MariaDB(t), projections.DialectMySQL },
 	}
 }
 
