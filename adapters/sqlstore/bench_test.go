@@ -18,30 +18,30 @@ import (
 // benchmark runs on both backends (sub-benchmarks sqlite and mariadb).
 // Run: go test -run '^$' -bench . -benchtime 3s ./adapters/sqlstore/
 
-func eachBackend(b *testing.B, f func(b *testing.B, be sqlstoretest.Backend)) {
+func benchOnEach(b *testing.B, f func(b *testing.B, be sqlstoretest.Backend)) {
 	for _, be := range sqlstoretest.Backends {
 		b.Run(be.Name, func(b *testing.B) { f(b, be) })
 	}
 }
 
 func BenchmarkAppendSingle(b *testing.B) {
-	eachBackend(b, func(b *testing.B, be sqlstoretest.Backend) { eventstoretest.BenchAppend(b, be.Open(b), 1, 1) })
+	benchOnEach(b, func(b *testing.B, be sqlstoretest.Backend) { eventstoretest.BenchAppend(b, be.Open(b), 1, 1) })
 }
 
 func BenchmarkAppendBatch100(b *testing.B) {
-	eachBackend(b, func(b *testing.B, be sqlstoretest.Backend) { eventstoretest.BenchAppend(b, be.Open(b), 1, 100) })
+	benchOnEach(b, func(b *testing.B, be sqlstoretest.Backend) { eventstoretest.BenchAppend(b, be.Open(b), 1, 100) })
 }
 
 func BenchmarkAppendConcurrent64(b *testing.B) {
-	eachBackend(b, func(b *testing.B, be sqlstoretest.Backend) { eventstoretest.BenchAppend(b, be.Open(b), 64, 1) })
+	benchOnEach(b, func(b *testing.B, be sqlstoretest.Backend) { eventstoretest.BenchAppend(b, be.Open(b), 64, 1) })
 }
 
 func BenchmarkAppendConcurrent64Batch10(b *testing.B) {
-	eachBackend(b, func(b *testing.B, be sqlstoretest.Backend) { eventstoretest.BenchAppend(b, be.Open(b), 64, 10) })
+	benchOnEach(b, func(b *testing.B, be sqlstoretest.Backend) { eventstoretest.BenchAppend(b, be.Open(b), 64, 10) })
 }
 
 func BenchmarkRelayPendingAck1000(b *testing.B) {
-	eachBackend(b, func(b *testing.B, be sqlstoretest.Backend) { eventstoretest.BenchRelay(b, be.Open(b), 1000) })
+	benchOnEach(b, func(b *testing.B, be sqlstoretest.Backend) { eventstoretest.BenchRelay(b, be.Open(b), 1000) })
 }
 
 // BenchmarkRelayPendingAckBacklog drains b.N events through Pending(1000)+Ack from the head of
