@@ -9,8 +9,7 @@ import (
 
 	_ "github.com/go-sql-driver/mysql"
 
-	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
-	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
+	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
 	"github.com/posthaste/posthaste/migrations"
 )
 
@@ -34,7 +33,7 @@ func TestDialectsShipSameFiles(t *testing.T) {
 }
 
 func TestUpMariaDBFromScratchAndAgain(t *testing.T) {
-	db := mariadbtest.DB(t) // already migrated once
+	db := sqlstoretest.MariaDBDB(t) // already migrated once
 	ctx := context.Background()
 	if err := migrations.Up(ctx, db, migrations.DialectMySQL); err != nil {
 		t.Fatalf("second Up: %v", err)
@@ -51,7 +50,7 @@ func TestUpMariaDBFromScratchAndAgain(t *testing.T) {
 }
 
 func TestUpSQLiteFromScratchAndAgain(t *testing.T) {
-	db := sqlitetest.DB(t)
+	db := sqlstoretest.SQLiteDB(t)
 	ctx := context.Background()
 	if err := migrations.Up(ctx, db, migrations.DialectSQLite); err != nil {
 		t.Fatalf("second Up: %v", err)
@@ -68,14 +67,14 @@ func TestUpSQLiteFromScratchAndAgain(t *testing.T) {
 }
 
 func TestUpRefusesUnknownDialect(t *testing.T) {
-	if err := migrations.Up(context.Background(), sqlitetest.DB(t), "postgres"); err == nil {
+	if err := migrations.Up(context.Background(), sqlstoretest.SQLiteDB(t), "postgres"); err == nil {
 		t.Fatal("Up with dialect postgres: want an error")
 	}
 }
 
 // Two nodes starting at once both succeed: one migrates, the other waits and finds it done.
 func TestUpConcurrentOnOneMariaDB(t *testing.T) {
-	dsn := mariadbtest.EmptyDSN(t)
+	dsn := sqlstoretest.MariaDBEmptyDSN(t)
 	errs := make(chan error, 3)
 	for range 3 {
 		go func() {

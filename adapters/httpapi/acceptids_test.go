@@ -5,9 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/posthaste/posthaste/adapters/httpapi"
+	"github.com/posthaste/posthaste/adapters/sqlstore"
 	"github.com/posthaste/posthaste/domain/submission"
 	"github.com/posthaste/posthaste/events"
 )
@@ -26,8 +25,8 @@ func (c captureAcceptor) Accept(_ context.Context, a submission.Acceptance) erro
 }
 
 // acceptance builds a real acceptance for rcpts of server acme/main (nothing written) whose
-// extra rows are the API's id rows from s.
-func acceptance(t *testing.T, s *httpapi.SQLStore, rcpts ...string) (submission.Acceptance, []int64) {
+// Postal ids come from s.
+func acceptance(t *testing.T, s *sqlstore.API, rcpts ...string) (submission.Acceptance, []int64) {
 	t.Helper()
 	var got submission.Acceptance
 	var ids []int64
@@ -38,15 +37,16 @@ func acceptance(t *testing.T, s *httpapi.SQLStore, rcpts ...string) (submission.
 	_, err = h.Submit(context.Background(), submission.Submission{
 		Principal: submission.Principal{ServerID: "acme/main", CredentialID: "c"}, MailFrom: "app@example.org", Recipients: rcpts,
 		Body: []byte("From: app@example.org\r\nSubject: ids\r\n\r\nbody\r\n"), Source: "api",
-		Extra: func(ctx context.Context, res submission.Result) ([]submission.Row, error) {
-			tokens := make([]string, len(res.MessageIDs))
-			for i := range tokens {
-				tokens[i] = "tok" + res.MessageIDs[i][len(res.MessageIDs[i])-6:]
-			}
-			var rows []submission.Row
+		PostalIDs: func(ctx context.Context, messageIDs []string) ([]submission.PostalID, error) {
 			var err error
-			ids, rows, err = s.IDRows(ctx, "acme/main", res.MessageIDs, tokens, time.Now())
-			return rows, err
+			if ids, err = s.NewPostalIDs(ctx, len(messageIDs)); err != nil {
+				return nil, err
+			}
+			out := make([]submission.PostalID, len(ids))
+			for i, id := range ids {
+				out[i] = submission.PostalID{ID: id, Token: "tok" + messageIDs[i][len(messageIDs[i])-6:]}
+			}
+			return out, nil
 		}})
 	if err != nil {
 		t.Fatal(err)
@@ -63,10 +63,7 @@ func TestPostalIDsExistExactlyWithTheirMessage(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, mk, options{})
 			ctx := context.Background()
-			s, err := httpapi.NewSQLStore(e.store.DB(), e.dialect)
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := e.store.API()
 			streamLen := func(id string) int {
 				t.Helper()
 				recs, err := e.store.ReadStream(ctx, events.StreamMessage, id, 1)
@@ -129,57 +126,17 @@ func TestPostalIDsExistExactlyWithTheirMessage(t *testing.T) {
 				t.Fatal("failed acceptance left its body or events")
 			}
 
-			// The id rows clash (an id already given): no body, no event.
+			// The ids clash (an id already given): no body, no event.
 			dup, _ := acceptance(t, s, "f@remote.test")
-			dup.Rows[0].Values[0] = okIDs[0]
+			dup.PostalIDs[0].ID = okIDs[0]
 			if err := e.store.Accept(ctx, dup); err == nil {
 				t.Fatal("accept with a duplicate postal id returned nil")
 			}
 			if hasBody(dup.BodyID) || streamLen(dup.Events[0].StreamID) != 0 {
-				t.Fatal("acceptance failing on its id rows left its body or events")
+				t.Fatal("acceptance failing on its postal ids left its body or events")
 			}
 			if mid, _, found, _ := s.MessageByID(ctx, "acme/main", okIDs[0]); !found || mid != ok.Events[0].StreamID {
 				t.Fatalf("the earlier id changed: %q %v", mid, found)
-			}
-		})
-	}
-}
-
-// TestPostalIDBlocks: ids increase within a store, a second store (another process) reserves
-// its own block, and blocks start past ids already written.
-func TestPostalIDBlocks(t *testing.T) {
-	for name, mk := range map[string]func(testing.TB) (backend, string){"sqlite": sqliteBackend, "mariadb": mariadbBackend} {
-		t.Run(name, func(t *testing.T) {
-			st, dialect := mk(t)
-			ctx := context.Background()
-			if _, err := st.DB().ExecContext(ctx, "INSERT INTO api_message_ids (id, message_id, server_id, token, created_us) VALUES (5000, 'old', 'acme/main', 't', 0)"); err != nil {
-				t.Fatal(err)
-			}
-			a, _ := httpapi.NewSQLStore(st.DB(), dialect)
-			b, _ := httpapi.NewSQLStore(st.DB(), dialect)
-			seen := map[int64]bool{}
-			var last int64
-			for i := 0; i < 3; i++ {
-				for _, s := range []*httpapi.SQLStore{a, b} {
-					mids := make([]string, 700) // more than half a block: blocks run out
-					toks := make([]string, len(mids))
-					ids, rows, err := s.IDRows(ctx, "acme/main", mids, toks, time.Now())
-					if err != nil || len(ids) != len(mids) || len(rows) != len(mids) {
-						t.Fatalf("ids: %d %d %v", len(ids), len(rows), err)
-					}
-					for _, id := range ids {
-						if id <= 5000 || seen[id] {
-							t.Fatalf("id %d given twice or not past the existing 5000", id)
-						}
-						seen[id] = true
-					}
-					if s == a {
-						if ids[0] <= last {
-							t.Fatalf("ids of one store decrease: %d after %d", ids[0], last)
-						}
-						last = ids[len(ids)-1]
-					}
-				}
 			}
 		})
 	}

@@ -4,24 +4,19 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/posthaste/posthaste/adapters/httpapi"
-	"github.com/posthaste/posthaste/adapters/mariadb"
-	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
-	"github.com/posthaste/posthaste/adapters/sqlite"
-	"github.com/posthaste/posthaste/adapters/sqlsecrets"
 	"github.com/posthaste/posthaste/adapters/sqlstore"
+	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/message"
 	"github.com/posthaste/posthaste/domain/sendpolicy"
@@ -35,13 +30,9 @@ import (
 	"github.com/posthaste/posthaste/projections/webhookqueue"
 )
 
-// backend is what both stores offer the API: events, acceptance, bodies and the SQL database.
-type backend interface {
-	domain.EventStore
-	submission.Acceptor
-	Body(ctx context.Context, id string) ([]byte, error)
-	DB() *sql.DB
-}
+// backend is the store the API runs on (events, acceptance, bodies, its own rows, the SQL
+// database), on SQLite or MariaDB.
+type backend = *sqlstore.Store
 
 // env is a running API on a real store with one org "acme" and servers acme/main
 // (domain example.org, verified) and acme/other (domain other.org).
@@ -77,19 +68,11 @@ type options struct {
 }
 
 func sqliteBackend(t testing.TB) (backend, string) {
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "ph.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return st, "sqlite"
+	return sqlstoretest.SQLite(t), "sqlite"
 }
 
 func mariadbBackend(t testing.TB) (backend, string) {
-	return mariadbtest.Store(t, mariadb.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))), "mysql"
+	return sqlstoretest.MariaDB(t, sqlstore.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))), "mysql"
 }
 
 func newEnv(t testing.TB, mk func(t testing.TB) (backend, string), o options) *env {
@@ -98,12 +81,8 @@ func newEnv(t testing.TB, mk func(t testing.TB) (backend, string), o options) *e
 	st, dialect := mk(t)
 	key := make([]byte, 32)
 	rand.Read(key)
-	sqlDialect := "mysql"
-	if dialect == "sqlite" {
-		sqlDialect = "sqlite"
-	}
 	var secrets tenancy.SecretStore
-	secrets, err := sqlsecrets.New(st.DB(), sqlDialect, key, rand.Reader, time.Now)
+	secrets, err := st.Secrets(key, rand.Reader, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,10 +113,7 @@ func newEnv(t testing.TB, mk func(t testing.TB) (backend, string), o options) *e
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := httpapi.NewSQLStore(st.DB(), dialect)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := st.API()
 	actor := events.Actor{Type: events.ActorCLI, ID: "test"}
 	if _, err := th.CreateOrg(ctx, tenancy.CreateOrg{Name: "acme", Actor: actor}); err != nil {
 		t.Fatal(err)

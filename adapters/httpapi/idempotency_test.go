@@ -1,15 +1,11 @@
 package httpapi_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
-	"time"
-
-	"github.com/posthaste/posthaste/adapters/httpapi"
 )
 
 func TestIdempotencyKeyOnBothBackends(t *testing.T) {
@@ -80,81 +76,6 @@ func TestIdempotencyKeyOnBothBackends(t *testing.T) {
 			b2 := e.v2("POST", "/api/v2/send/batch", batch, http.StatusAccepted, nil, "Idempotency-Key", "batch")
 			if string(b1) != string(b2) || e.queuedCount() != 6 {
 				t.Fatalf("batch repeat: %s vs %s, %d messages (want 6)", b1, b2, e.queuedCount())
-			}
-		})
-	}
-}
-
-// TestIdempotencyStoreContract: Reserve is atomic, keys expire after the TTL, a released key
-// can be reserved again.
-func TestIdempotencyStoreContract(t *testing.T) {
-	for name, mk := range map[string]func(testing.TB) (backend, string){"sqlite": sqliteBackend, "mariadb": mariadbBackend} {
-		t.Run(name, func(t *testing.T) {
-			st, dialect := mk(t)
-			s, err := httpapi.NewSQLStore(st.DB(), dialect)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ctx := context.Background()
-			now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
-			var wg sync.WaitGroup
-			var mu sync.Mutex
-			won := 0
-			for i := 0; i < 16; i++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					_, ok, err := s.Reserve(ctx, "acme/main", "k", "h1", now, 24*time.Hour)
-					if err != nil {
-						t.Error(err)
-					}
-					if ok {
-						mu.Lock()
-						won++
-						mu.Unlock()
-					}
-				}()
-			}
-			wg.Wait()
-			if won != 1 {
-				t.Fatalf("%d concurrent reservations won, want 1", won)
-			}
-			if err := s.Complete(ctx, "acme/main", "k", 202, []byte("application/json\n{}")); err != nil {
-				t.Fatal(err)
-			}
-			got, ok, err := s.Reserve(ctx, "acme/main", "k", "h2", now.Add(23*time.Hour), 24*time.Hour)
-			if err != nil || ok || got.Status != 202 || got.RequestHash != "h1" {
-				t.Fatalf("within 24h: %+v %v %v", got, ok, err)
-			}
-			if _, ok, err := s.Reserve(ctx, "acme/main", "k", "h2", now.Add(25*time.Hour), 24*time.Hour); err != nil || !ok {
-				t.Fatalf("after 24h the key is free again: %v %v", ok, err)
-			}
-			if err := s.Release(ctx, "acme/main", "k"); err != nil {
-				t.Fatal(err)
-			}
-			if _, ok, err := s.Reserve(ctx, "acme/main", "k", "h3", now.Add(25*time.Hour), 24*time.Hour); err != nil || !ok {
-				t.Fatalf("a released key can be reserved: %v %v", ok, err)
-			}
-			ids, rows, err := s.IDRows(ctx, "acme/main", []string{"m1", "m2"}, []string{"t1", "t2"}, now)
-			if err != nil || len(ids) != 2 || ids[1] <= ids[0] || len(rows) != 2 {
-				t.Fatalf("ids: %v %v %v", ids, rows, err)
-			}
-			if _, _, found, err := s.MessageByID(ctx, "acme/main", ids[1]); err != nil || found {
-				t.Fatalf("IDRows wrote the row itself: %v %v", found, err)
-			}
-			// Written by an acceptance, with message ids m1, m2 in place of real streams.
-			acc, _ := acceptance(t, s, "a@remote.test", "b@remote.test")
-			for i := range rows {
-				acc.Rows[i] = rows[i]
-			}
-			if err := st.Accept(ctx, acc); err != nil {
-				t.Fatal(err)
-			}
-			if mid, tok, found, err := s.MessageByID(ctx, "acme/main", ids[1]); err != nil || !found || mid != "m2" || tok != "t2" {
-				t.Fatalf("by id: %v %v %v %v", mid, tok, found, err)
-			}
-			if _, _, found, _ := s.MessageByID(ctx, "acme/other", ids[1]); found {
-				t.Fatal("another server found the id")
 			}
 		})
 	}

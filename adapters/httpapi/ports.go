@@ -72,22 +72,18 @@ type Search interface {
 
 // Idempotent is a stored idempotency key: the hash of the first request and, once it
 // finished, its response (Status 0 while it runs).
-type Idempotent struct {
-	RequestHash string
-	Status      int
-	Response    []byte
-	Created     time.Time
-}
+type Idempotent = submission.IdempotencyRecord
 
-// Store keeps the API's own rows (SQLStore).
+// Store keeps the API's own rows (sqlstore.API).
 //
-// Contract: IDRows gives each message stream a new, unique integer id (in order) and returns
-// the rows recording id and token, which the caller makes part of the acceptance transaction
-// (submission.Submission.Extra): nothing is written by IDRows itself, so an id is found by
-// MessageByID exactly when its message was accepted. Reserve inserts a pending key atomically:
-// of concurrent callers with one key exactly one gets reserved true.
+// Contract: NewPostalIDs gives n new, unique integer ids (increasing within a process, with
+// gaps) and writes nothing: the caller makes them part of the acceptance
+// (submission.Submission.PostalIDs), whose transaction records each id with its message and
+// token, so an id is found by MessageByID exactly when its message was accepted. Reserve
+// inserts a pending key atomically: of concurrent callers with one key exactly one gets
+// reserved true.
 type Store interface {
-	IDRows(ctx context.Context, serverID string, messageIDs, tokens []string, now time.Time) ([]int64, []submission.Row, error)
+	NewPostalIDs(ctx context.Context, n int) ([]int64, error)
 	MessageByID(ctx context.Context, serverID string, id int64) (messageID, token string, found bool, err error)
 	IDOf(ctx context.Context, messageID string) (id int64, token string, found bool, err error)
 	Reserve(ctx context.Context, serverID, key, hash string, now time.Time, ttl time.Duration) (Idempotent, bool, error)

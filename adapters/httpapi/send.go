@@ -28,7 +28,7 @@ type sentRcpt struct {
 }
 
 // accept submits one message for rcpts and gives each message stream its integer id and
-// token. The id rows are written in the acceptance transaction (submission.Submission.Extra):
+// token. The ids are recorded in the acceptance transaction (submission.Submission.PostalIDs):
 // a client told an id can always look it up, and a failed acceptance leaves no id behind.
 func (a *API) accept(ctx context.Context, p principal, mailFrom string, rcpts []string, body []byte, ip string) (sent, error) {
 	var ids []int64
@@ -41,8 +41,8 @@ func (a *API) accept(ctx context.Context, p principal, mailFrom string, rcpts []
 		ClientIP:   ip,
 		TLS:        true,
 		Source:     "api",
-		Extra: func(ctx context.Context, res submission.Result) ([]submission.Row, error) {
-			tokens = make([]string, len(res.MessageIDs))
+		PostalIDs: func(ctx context.Context, messageIDs []string) ([]submission.PostalID, error) {
+			tokens = make([]string, len(messageIDs))
 			for i := range tokens {
 				t, err := randomToken(a.cfg.Random, 12)
 				if err != nil {
@@ -50,10 +50,15 @@ func (a *API) accept(ctx context.Context, p principal, mailFrom string, rcpts []
 				}
 				tokens[i] = t
 			}
-			var rows []submission.Row
 			var err error
-			ids, rows, err = a.cfg.Store.IDRows(ctx, p.ServerID, res.MessageIDs, tokens, a.cfg.Clock())
-			return rows, err
+			if ids, err = a.cfg.Store.NewPostalIDs(ctx, len(messageIDs)); err != nil {
+				return nil, err
+			}
+			out := make([]submission.PostalID, len(ids))
+			for i, id := range ids {
+				out[i] = submission.PostalID{MessageID: messageIDs[i], ID: id, Token: tokens[i]}
+			}
+			return out, nil
 		},
 	})
 	if err != nil {

@@ -13,10 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
-	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
-	"github.com/posthaste/posthaste/adapters/sqlsecrets"
 	"github.com/posthaste/posthaste/adapters/sqlstore"
+	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
 	"github.com/posthaste/posthaste/adapters/webhooksender"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/tenancy"
@@ -73,16 +71,16 @@ var key = make([]byte, 32)
 func backends() map[string]func(t testing.TB) *fixture {
 	return map[string]func(t testing.TB) *fixture{
 		"sqlite": func(t testing.TB) *fixture {
-			s := sqlitetest.Store(t)
-			sec, err := sqlsecrets.New(s.DB(), "sqlite", key, rand.Reader, time.Now)
+			s := sqlstoretest.SQLite(t)
+			sec, err := s.Secrets(key, rand.Reader, time.Now)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return newFixture(t, s, s.DB(), "sqlite", sec)
 		},
 		"mariadb": func(t testing.TB) *fixture {
-			s := mariadbtest.Store(t)
-			sec, err := sqlsecrets.New(s.DB(), "mysql", key, rand.Reader, time.Now)
+			s := sqlstoretest.MariaDB(t)
+			sec, err := s.Secrets(key, rand.Reader, time.Now)
 			if err != nil {
 				t.Fatal(err)
 			}

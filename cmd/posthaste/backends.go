@@ -14,17 +14,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/posthaste/posthaste/adapters/mariadb"
 	"github.com/posthaste/posthaste/adapters/memory"
 	"github.com/posthaste/posthaste/adapters/rabbitmq"
 	"github.com/posthaste/posthaste/adapters/redisstore"
-	"github.com/posthaste/posthaste/adapters/sqlinbound"
-	"github.com/posthaste/posthaste/adapters/sqlite"
 	"github.com/posthaste/posthaste/adapters/sqlstore"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/inbound"
 	"github.com/posthaste/posthaste/events"
-	"github.com/posthaste/posthaste/migrations"
 	"github.com/posthaste/posthaste/projections"
 	"github.com/posthaste/posthaste/projections/deliveryqueue"
 	"github.com/posthaste/posthaste/projections/eventcount"
@@ -44,6 +40,8 @@ type Store struct {
 	Messages messageStore
 	// Inbound keeps the reports received by the MX listener (raw bytes and their outcome).
 	Inbound inbound.Store
+	// SQL is the SQL store all of the above live in (secrets, the HTTP API's rows).
+	SQL *sqlstore.Store
 
 	// AppendSeconds observes the latency of every Append (exported on /metrics by serve).
 	AppendSeconds prometheus.Histogram
@@ -57,15 +55,6 @@ type Store struct {
 type sqlDatabase struct {
 	SQL     *sql.DB
 	Dialect sqlstore.Dialect
-}
-
-// legacyName is the dialect as sqlsecrets, httpapi's store and `migrate` still name it
-// (migrations.DialectMySQL or DialectSQLite), until they take a sqlstore.Dialect.
-func (d sqlDatabase) legacyName() string {
-	if d.Dialect == sqlstore.MariaDB {
-		return migrations.DialectMySQL
-	}
-	return migrations.DialectSQLite
 }
 
 // Kind is "embedded" (SQLite, in-process bus and locks) or "production" (MariaDB, RabbitMQ, Redis).
@@ -133,53 +122,36 @@ func openStore(ctx context.Context, cfg Config, logger *slog.Logger) (*Store, er
 		return nil, err
 	}
 	st := &Store{AppendSeconds: newAppendHistogram()}
-	var (
-		es      domain.EventStore
-		outbox  domain.Outbox
-		migrate func(context.Context) error
-	)
+	var s *sqlstore.Store
 	if cfg.Production() {
-		dsn, err := mariadb.ParseURL(cfg.DatabaseURL)
+		dsn, err := sqlstore.ParseMariaDBURL(cfg.DatabaseURL)
 		if err != nil {
 			return nil, fmt.Errorf("open store: POSTHASTE_DATABASE_URL: %w", err)
 		}
-		m, err := mariadb.Open(ctx, dsn, mariadb.WithLogger(logger))
-		if err != nil {
+		if s, err = sqlstore.OpenMariaDB(ctx, dsn, sqlstore.WithLogger(logger)); err != nil {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
 		st.kind = "production"
-		st.closers = append(st.closers, m.Close)
-		st.pings = append(st.pings, backendPing{"mariadb", m.Ping})
-		st.DB = sqlDatabase{SQL: m.DB(), Dialect: sqlstore.MariaDB}
-		es, outbox, migrate = m, m, m.Migrate
-		st.Messages = m
 	} else {
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("open store: create data dir: %w", err)
 		}
-		s, err := sqlite.Open(ctx, filepath.Join(cfg.DataDir, "posthaste.db"), sqlite.WithLogger(logger))
-		if err != nil {
+		var err error
+		if s, err = sqlstore.OpenSQLite(ctx, filepath.Join(cfg.DataDir, "posthaste.db"), sqlstore.WithLogger(logger)); err != nil {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
 		st.kind = "embedded"
-		st.closers = append(st.closers, s.Close)
-		st.pings = append(st.pings, backendPing{"sqlite", s.Ping})
-		st.DB = sqlDatabase{SQL: s.DB(), Dialect: sqlstore.SQLite}
-		es, outbox, migrate = s, s, s.Migrate
-		st.Messages = s
 	}
-	inb, err := sqlinbound.New(st.DB.SQL)
-	if err != nil {
-		st.Close()
-		return nil, fmt.Errorf("open store: %w", err)
-	}
-	st.Inbound = inb
-	if err := migrate(ctx); err != nil {
+	st.closers = append(st.closers, s.Close)
+	st.pings = append(st.pings, backendPing{s.Dialect().Name(), s.Ping})
+	st.DB = sqlDatabase{SQL: s.DB(), Dialect: s.Dialect()}
+	st.SQL, st.Messages, st.Inbound = s, s, s.Inbound()
+	if err := s.Migrate(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("open store: migrate: %w", err)
 	}
-	st.Events = timedStore{EventStore: es, h: st.AppendSeconds}
-	st.Outbox = outbox
+	st.Events = timedStore{EventStore: s, h: st.AppendSeconds}
+	st.Outbox = s
 	return st, nil
 }
 

@@ -38,7 +38,7 @@ func runMigrate(ctx context.Context, cio cliIO, args []string) error {
 		return err
 	}
 	defer st.Close()
-	fmt.Fprintf(cio.stdout, "migrated the %s database\n", st.DB.legacyName())
+	fmt.Fprintf(cio.stdout, "migrated the %s database\n", st.SQL.SQLDialect())
 	return nil
 }
 

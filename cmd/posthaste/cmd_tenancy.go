@@ -12,7 +12,6 @@ import (
 
 	"github.com/posthaste/posthaste/adapters/dnsresolver"
 	"github.com/posthaste/posthaste/adapters/kdf"
-	"github.com/posthaste/posthaste/adapters/sqlsecrets"
 	"github.com/posthaste/posthaste/domain/tenancy"
 	"github.com/posthaste/posthaste/events"
 )
@@ -91,7 +90,7 @@ func openTenancyServer(ctx context.Context, fs *flag.FlagSet, args []string, cio
 }
 
 func newTenancyEnv(cfg Config, st *Store, cio cliIO, needResolver bool) (*tenancyEnv, error) {
-	secrets, err := sqlsecrets.New(st.DB.SQL, st.DB.legacyName(), cfg.SecretKey, rand.Reader, time.Now)
+	secrets, err := st.SQL.Secrets(cfg.SecretKey, rand.Reader, time.Now)
 	if err != nil {
 		return nil, err
 	}

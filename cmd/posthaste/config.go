@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/posthaste/posthaste/adapters/mariadb"
+	"github.com/posthaste/posthaste/adapters/sqlstore"
 )
 
 // Config is the whole runtime configuration of the binary, read from POSTHASTE_* environment
@@ -104,8 +104,8 @@ var configVars = []configVar{
 		if v == "" {
 			return nil
 		}
-		if _, err := mariadb.ParseURL(v); err != nil {
-			return errors.New(strings.TrimPrefix(err.Error(), "mariadb: parse url: "))
+		if _, err := sqlstore.ParseMariaDBURL(v); err != nil {
+			return errors.New(strings.TrimPrefix(err.Error(), "sqlstore: parse url: "))
 		}
 		c.DatabaseURL = v
 		return nil

@@ -13,8 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posthaste/posthaste/adapters/mariadb"
-	"github.com/posthaste/posthaste/adapters/sqlite"
+	"github.com/posthaste/posthaste/adapters/sqlstore"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/events"
 )
@@ -46,7 +45,7 @@ func fixedEnvelopes(t *testing.T, prefix string, from, n int) []events.Envelope 
 func TestEventsJSONGolden(t *testing.T) {
 	dataDir := t.TempDir()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(dataDir, "posthaste.db"))
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(dataDir, "posthaste.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,9 +189,9 @@ func checksumAfterReplay(t *testing.T, env map[string]string) {
 	}
 }
 
-func openTestMariaDB(t *testing.T, dsn string) (*mariadb.Store, *sql.DB) {
+func openTestMariaDB(t *testing.T, dsn string) (*sqlstore.Store, *sql.DB) {
 	t.Helper()
-	st, err := mariadb.Open(context.Background(), dsn)
+	st, err := sqlstore.OpenMariaDB(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +305,7 @@ func TestSerialRelayCrashAndBrokerRestart(t *testing.T) {
 func TestEventsFollow(t *testing.T) {
 	dataDir := t.TempDir()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(dataDir, "posthaste.db"))
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(dataDir, "posthaste.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

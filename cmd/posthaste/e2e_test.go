@@ -28,7 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	amqp "github.com/rabbitmq/amqp091-go"
 
-	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
+	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
 )
 
 var (
@@ -321,7 +321,7 @@ func TestUsageErrorsExitTwo(t *testing.T) {
 // are deleted at cleanup.
 func productionEnv(t *testing.T) (map[string]string, string) {
 	t.Helper()
-	dsn := mariadbtest.EmptyDSN(t)
+	dsn := sqlstoretest.MariaDBEmptyDSN(t)
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
 		t.Fatal(err)

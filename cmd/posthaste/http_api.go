@@ -13,6 +13,7 @@ import (
 
 	"github.com/posthaste/posthaste/adapters/httpapi"
 	"github.com/posthaste/posthaste/adapters/smtpin"
+	"github.com/posthaste/posthaste/adapters/sqlstore"
 	"github.com/posthaste/posthaste/domain/message"
 	"github.com/posthaste/posthaste/domain/submission"
 	"github.com/posthaste/posthaste/domain/tenancy"
@@ -45,10 +46,7 @@ func withAPI(next http.Handler, cfg Config, p *Platform, log *slog.Logger) (http
 	if err != nil {
 		return nil, err
 	}
-	store, err := httpapi.NewSQLStore(p.DB.SQL, p.DB.legacyName())
-	if err != nil {
-		return nil, err
-	}
+	store := p.SQL.API()
 	wh, err := webhookHandlers(p, deps)
 	if err != nil {
 		return nil, err
@@ -94,7 +92,7 @@ func (t apiTenancy) CredentialByKeyHash(ctx context.Context, hash string) (tenan
 }
 
 // expireIdempotencyKeys deletes keys past their 24 h now and then (Reserve ignores them anyway).
-func expireIdempotencyKeys(store *httpapi.SQLStore, log *slog.Logger) {
+func expireIdempotencyKeys(store *sqlstore.API, log *slog.Logger) {
 	defer func() {
 		if v := recover(); v != nil {
 			log.Error("httpapi: key expiry panicked", "panic", fmt.Sprint(v))

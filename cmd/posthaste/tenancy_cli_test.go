@@ -20,7 +20,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/posthaste/posthaste/adapters/dnsresolver/dnstest"
-	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
+	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
 )
 
 // These tests run the built binary as a subprocess, as an operator would, on the embedded
@@ -185,7 +185,7 @@ func envOr(k, def string) string {
 }
 
 func mariadbEnv(t *testing.T, dnsAddr string) []string {
-	cfg, err := mysql.ParseDSN(mariadbtest.EmptyDSN(t))
+	cfg, err := mysql.ParseDSN(sqlstoretest.MariaDBEmptyDSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

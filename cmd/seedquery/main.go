@@ -25,8 +25,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/posthaste/posthaste/adapters/mariadb"
-	"github.com/posthaste/posthaste/adapters/sqlite"
 	"github.com/posthaste/posthaste/adapters/sqlstore"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/events"
@@ -86,7 +84,7 @@ func open(ctx context.Context, backend, dsn, dataDir string, logger *slog.Logger
 			}
 			dataDir = d
 		}
-		s, err := sqlite.Open(ctx, filepath.Join(dataDir, "posthaste.db"), sqlite.WithLogger(logger))
+		s, err := sqlstore.OpenSQLite(ctx, filepath.Join(dataDir, "posthaste.db"), sqlstore.WithLogger(logger))
 		if err != nil {
 			return nil, database{}, err
 		}
@@ -95,7 +93,7 @@ func open(ctx context.Context, backend, dsn, dataDir string, logger *slog.Logger
 		if dsn == "" {
 			return nil, database{}, errors.New("--dsn is required for mariadb")
 		}
-		s, err := mariadb.Open(ctx, dsn, mariadb.WithLogger(logger))
+		s, err := sqlstore.OpenMariaDB(ctx, dsn, sqlstore.WithLogger(logger))
 		if err != nil {
 			return nil, database{}, err
 		}

@@ -65,7 +65,7 @@ func (w *Worker) attempt(ctx context.Context, id string) (int64, error) {
 	recorder, withEvents := w.cfg.Transcripts.(AttemptRecorder)
 	withEvents = withEvents && res.Transcript != ""
 	if withEvents {
-		res.TranscriptID = recorder.TranscriptID(id, attempt)
+		res.TranscriptID = TranscriptID(id, attempt)
 	} else if w.cfg.Transcripts != nil && res.Transcript != "" {
 		tid, err := w.cfg.Transcripts.SaveTranscript(ctx, id, attempt, res.Transcript)
 		if err != nil {

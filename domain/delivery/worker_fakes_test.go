@@ -112,13 +112,9 @@ func (s *memStore) append(envs []events.Envelope, alsoWrite func()) error {
 }
 
 // TranscriptID is the stores' id of an attempt's transcript: "<message id>.<attempt>".
-func (s *memStore) TranscriptID(messageID string, attempt int) string {
-	return messageID + "." + strconv.Itoa(attempt)
-}
-
 func (s *memStore) AppendWithTranscript(ctx context.Context, messageID string, attempt int, text string, envs ...events.Envelope) error {
 	return s.append(envs, func() {
-		s.transcripts[s.TranscriptID(messageID, attempt)] = text
+		s.transcripts[TranscriptID(messageID, attempt)] = text
 		s.withText++
 	})
 }

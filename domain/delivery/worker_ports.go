@@ -56,10 +56,10 @@ type Transcripts interface {
 }
 
 // AttemptRecorder is implemented by transcript stores that are also the event store: they
-// record an attempt's transcript and its events in one transaction (one durable commit per
-// attempt instead of two). A conflict is a *domain.ConflictError and writes nothing.
+// record an attempt's transcript (under TranscriptID) and its events in one transaction (one
+// durable commit per attempt instead of two). A conflict is a *domain.ConflictError and writes
+// nothing.
 type AttemptRecorder interface {
-	TranscriptID(messageID string, attempt int) string
 	AppendWithTranscript(ctx context.Context, messageID string, attempt int, text string, envs ...events.Envelope) error
 }
 

@@ -10,7 +10,7 @@
 //
 // It declares the Store port for the raw reports and the MessageIndex port for the Message-ID
 // lookup (served by the message view, projections/messages), and implements nothing of the outside world:
-// SMTP lives in adapters/smtpin, the tables in adapters/mariadb and adapters/sqlite. It must not
+// SMTP lives in adapters/smtpin, the tables in adapters/sqlstore. It must not
 // classify replies itself (domain/bounce does), nor send anything back to the reporter.
 // Malformed input never makes it panic or lose a report: the report stays stored, with status
 // malformed, for the operator.

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
 	"github.com/posthaste/posthaste/adapters/sqlstore"
 	pt "github.com/posthaste/posthaste/adapters/sqlstore/projectiontest"
+	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/inbound"
 	"github.com/posthaste/posthaste/domain/inbound/inboundtest"
@@ -146,7 +146,7 @@ var refKey = []byte("0123456789abcdef0123456789abcdef")
 // newFixture runs the intake on a SQLite event store whose message view (projections/messages)
 // serves the Message-ID fallback, as in production.
 func newFixture(t testing.TB, pol inbound.Policies) *fixture {
-	s := sqlitetest.Store(t)
+	s := sqlstoretest.SQLite(t)
 	db := &pt.Database{Name: "sqlite", DB: s.DB(), Dialect: sqlstore.SQLite}
 	r, err := messageview.NewReader(db.DB)
 	if err != nil {

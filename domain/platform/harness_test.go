@@ -3,23 +3,16 @@ package platform_test
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"io"
 	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/posthaste/posthaste/adapters/kdf"
-	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
 	"github.com/posthaste/posthaste/adapters/memory"
-	"github.com/posthaste/posthaste/adapters/sqlinbound"
-	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
-	"github.com/posthaste/posthaste/adapters/sqlsecrets"
 	"github.com/posthaste/posthaste/adapters/sqlstore"
-	"github.com/posthaste/posthaste/domain"
-	"github.com/posthaste/posthaste/domain/delivery"
+	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
 	"github.com/posthaste/posthaste/domain/platform"
-	"github.com/posthaste/posthaste/domain/submission"
 	"github.com/posthaste/posthaste/domain/tenancy"
 	"github.com/posthaste/posthaste/events"
 	"github.com/posthaste/posthaste/projections"
@@ -30,25 +23,15 @@ import (
 )
 
 // store is what both SQL backends give the application.
-type store interface {
-	domain.EventStore
-	domain.Outbox
-	submission.Acceptor
-	delivery.Bodies
-	platform.Transcripts
-	DB() *sql.DB
-}
-
 type backend struct {
-	store   store
-	dialect string // the secret store's dialect name
-	sql     sqlstore.Dialect
+	store *sqlstore.Store
+	sql   sqlstore.Dialect
 }
 
 // eachBackend runs fn on a fresh SQLite file and a fresh MariaDB database.
 func eachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
-	t.Run("sqlite", func(t *testing.T) { fn(t, backend{sqlitetest.Store(t), "sqlite", sqlstore.SQLite}) })
-	t.Run("mariadb", func(t *testing.T) { fn(t, backend{mariadbtest.Store(t), "mysql", sqlstore.MariaDB}) })
+	t.Run("sqlite", func(t *testing.T) { fn(t, backend{sqlstoretest.SQLite(t), sqlstore.SQLite}) })
+	t.Run("mariadb", func(t *testing.T) { fn(t, backend{sqlstoretest.MariaDB(t), sqlstore.MariaDB}) })
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -78,7 +61,7 @@ type env struct {
 func newDeps(t *testing.T, b backend) platform.Deps {
 	t.Helper()
 	db := b.store.DB()
-	secrets, err := sqlsecrets.New(db, b.dialect, testKey, rand.Reader, time.Now)
+	secrets, err := b.store.Secrets(testKey, rand.Reader, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,10 +85,7 @@ func newDeps(t *testing.T, b backend) platform.Deps {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inb, err := sqlinbound.New(db)
-	if err != nil {
-		t.Fatal(err)
-	}
+	inb := b.store.Inbound()
 	queue, err := sqlstore.NewDeliveryQueue(db, b.sql)
 	if err != nil {
 		t.Fatal(err)

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
 	"github.com/posthaste/posthaste/adapters/sqlstore"
+	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
 	"github.com/posthaste/posthaste/domain/delivery"
 	"github.com/posthaste/posthaste/domain/platform"
 )
@@ -26,7 +26,7 @@ func TestNewRefusesMissingPorts(t *testing.T) {
 
 // TestNewRefusesMissingWorkflowPorts: a workflow asked for needs its ports; all are listed.
 func TestNewRefusesMissingWorkflowPorts(t *testing.T) {
-	d := newDeps(t, backend{sqlitetest.Store(t), "sqlite", sqlstore.SQLite})
+	d := newDeps(t, backend{sqlstoretest.SQLite(t), sqlstore.SQLite})
 	d.DeliveryQueue, d.Inbound = nil, nil
 	d.Config.Retry = delivery.RetryPolicy{Initial: -1, Factor: 1.3, MaxAttempts: 18}
 	d.Run = []platform.Workflow{platform.RunDelivery, platform.RunHoldExpiry, platform.RunRelay, platform.RunMXIntake,
@@ -47,7 +47,7 @@ func TestNewRefusesMissingWorkflowPorts(t *testing.T) {
 
 // TestNewWithoutWorkflows builds the application a CLI command uses: no workflow.
 func TestNewWithoutWorkflows(t *testing.T) {
-	e := newEnv(t, backend{sqlitetest.Store(t), "sqlite", sqlstore.SQLite})
+	e := newEnv(t, backend{sqlstoretest.SQLite(t), sqlstore.SQLite})
 	w := e.app.Workflows
 	if w.Delivery != nil || w.Relay != nil || w.Intake != nil || w.HoldExpiry != nil || w.PendingReports != nil {
 		t.Errorf("workflows built without being asked for: %+v", w)

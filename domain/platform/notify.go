@@ -131,10 +131,6 @@ type notifyingRecorder struct {
 	hub *hub
 }
 
-func (r notifyingRecorder) TranscriptID(messageID string, attempt int) string {
-	return r.rec.TranscriptID(messageID, attempt)
-}
-
 func (r notifyingRecorder) AppendWithTranscript(ctx context.Context, messageID string, attempt int, text string, envs ...events.Envelope) error {
 	err := r.rec.AppendWithTranscript(ctx, messageID, attempt, text, envs...)
 	if err == nil {

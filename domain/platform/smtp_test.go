@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
 	"github.com/posthaste/posthaste/adapters/sqlstore"
+	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
 
 	"github.com/posthaste/posthaste/domain/platform"
 	"github.com/posthaste/posthaste/domain/submission"
@@ -18,7 +18,7 @@ import (
 // The SMTP listener's ports: authentication by password and by address, and a submission for
 // the principal the session authenticated (never another server's).
 func TestSMTPSubmissionPorts(t *testing.T) {
-	e := newEnv(t, backend{sqlitetest.Store(t), "sqlite", sqlstore.SQLite}, func(d *platform.Deps) { d.AuthFailures = nopLimiter{} })
+	e := newEnv(t, backend{sqlstoretest.SQLite(t), sqlstore.SQLite}, func(d *platform.Deps) { d.AuthFailures = nopLimiter{} })
 	ctx := ctxT(t)
 	ref := e.tenant(t, "acme", "main", "main.example")
 	cred := e.credential(t, ref, tenancy.CredentialSMTP, "")

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/posthaste/posthaste/adapters/bustest"
-	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
 	"github.com/posthaste/posthaste/adapters/memory"
 	"github.com/posthaste/posthaste/adapters/rabbitmq"
+	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/relay"
 	"github.com/posthaste/posthaste/events"
@@ -99,7 +99,7 @@ func BenchmarkRelayMariaDBToRabbitMQ(b *testing.B) {
 	} {
 		b.Run(fmt.Sprintf("confirms=%s/queue=%s/queues=%d", c.confirms, c.queueType, c.queues), func(b *testing.B) {
 			names := []string{"q0", "q1", "q2"}[:c.queues]
-			store := mariadbtest.Store(b)
+			store := sqlstoretest.MariaDB(b)
 			cfg := rabbitConfig(b, names...)
 			cfg.Confirms = c.confirms
 			cfg.QueueType = c.queueType

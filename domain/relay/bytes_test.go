@@ -10,9 +10,8 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/posthaste/posthaste/adapters/bustest"
-	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
 	"github.com/posthaste/posthaste/adapters/rabbitmq"
-	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
+	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/relay"
 	"github.com/posthaste/posthaste/events"
@@ -24,8 +23,8 @@ import (
 // (a non-UTC time, a payload with spaces), with the position header beside it.
 func TestPublishedBodiesAreMarshalledEnvelopes(t *testing.T) {
 	for name, open := range map[string]func(testing.TB) domain.EventStore{
-		"mariadb": func(t testing.TB) domain.EventStore { return mariadbtest.Store(t) },
-		"sqlite":  func(t testing.TB) domain.EventStore { return sqlitetest.Store(t) },
+		"mariadb": func(t testing.TB) domain.EventStore { return sqlstoretest.MariaDB(t) },
+		"sqlite":  func(t testing.TB) domain.EventStore { return sqlstoretest.SQLite(t) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			store := open(t)

@@ -12,11 +12,10 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/posthaste/posthaste/adapters/bustest"
-	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
 	"github.com/posthaste/posthaste/adapters/memory"
 	"github.com/posthaste/posthaste/adapters/rabbitmq"
 	"github.com/posthaste/posthaste/adapters/redisstore"
-	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
+	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/relay"
 	"github.com/posthaste/posthaste/events"
@@ -199,7 +198,7 @@ func waitOutboxEmpty(t *testing.T, o domain.Outbox) {
 }
 
 func TestMariaDBOutboxToRabbitMQTwoProjections(t *testing.T) {
-	store := mariadbtest.Store(t)
+	store := sqlstoretest.MariaDB(t)
 	cfg := rabbitConfig(t, "p1", "p2")
 	pub := newPublisher(t, cfg, "p1", "p2")
 	sub, err := rabbitmq.NewSubscriber(cfg, quiet())
@@ -235,7 +234,7 @@ func TestMariaDBOutboxToRabbitMQTwoProjections(t *testing.T) {
 // rejects publishes when full, with room for nothing): the relay must keep every outbox row, and
 // deliver all of them once the broker accepts again.
 func TestOutboxRowsStayUntilConfirmed(t *testing.T) {
-	store := mariadbtest.Store(t)
+	store := sqlstoretest.MariaDB(t)
 	cfg := rabbitConfig(t, "p1")
 	pub := newPublisher(t, cfg, "p1")
 
@@ -296,7 +295,7 @@ func TestOutboxRowsStayUntilConfirmed(t *testing.T) {
 // locker, as when a lease expired under a paused leader) on one outbox while events keep
 // coming: every record arrives at least once and the outbox drains.
 func TestTwoRelaysRacing(t *testing.T) {
-	store := mariadbtest.Store(t)
+	store := sqlstoretest.MariaDB(t)
 	cfg := rabbitConfig(t, "p1")
 	pubA := newPublisher(t, cfg, "p1")
 	pubB := newPublisher(t, cfg, "p1")
@@ -349,7 +348,7 @@ func TestTwoRelaysRacing(t *testing.T) {
 // TestRedisLockOneLeader: with the Redis locker only one of two relays leads at a time, and
 // the follower takes over when the leader stops.
 func TestRedisLockOneLeader(t *testing.T) {
-	store := mariadbtest.Store(t)
+	store := sqlstoretest.MariaDB(t)
 	cfg := rabbitConfig(t, "p1")
 	pub := newPublisher(t, cfg, "p1")
 	locks := redisLocker(t)
@@ -383,7 +382,7 @@ func TestRedisLockOneLeader(t *testing.T) {
 // TestEmbeddedDefaultSQLiteToMemoryBus is the embedded default: SQLite outbox, in-process bus
 // and locker, woken by notify.
 func TestEmbeddedDefaultSQLiteToMemoryBus(t *testing.T) {
-	store := sqlitetest.Store(t)
+	store := sqlstoretest.SQLite(t)
 	bus, err := memory.NewBus(0)
 	if err != nil {
 		t.Fatal(err)

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/posthaste/posthaste/adapters/bustest"
-	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
 	"github.com/posthaste/posthaste/adapters/memory"
 	"github.com/posthaste/posthaste/adapters/rabbitmq"
+	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
 	"github.com/posthaste/posthaste/domain/relay"
 )
 
@@ -25,7 +25,7 @@ func TestSerialBrokerRestartMidStream(t *testing.T) {
 	if os.Getenv("POSTHASTE_SERIAL_TESTS") != "1" {
 		t.Skip("restarts RabbitMQ: runs only with POSTHASTE_SERIAL_TESTS=1 (serial stage)")
 	}
-	store := mariadbtest.Store(t)
+	store := sqlstoretest.MariaDB(t)
 	cfg := rabbitConfig(t, "p1")
 	pub := newPublisher(t, cfg, "p1")
 	sub, err := rabbitmq.NewSubscriber(cfg, quiet())

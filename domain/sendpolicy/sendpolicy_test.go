@@ -6,8 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
-	"github.com/posthaste/posthaste/adapters/sqlsecrets"
+	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/sendpolicy"
 	"github.com/posthaste/posthaste/domain/suppression"
@@ -19,12 +18,12 @@ import (
 // shows after it), a suppression counts at once.
 func TestHoldReasonCaches(t *testing.T) {
 	ctx := context.Background()
-	st := sqlitetest.Store(t)
+	st := sqlstoretest.SQLite(t)
 	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	key := make([]byte, 32)
 	rand.Read(key)
-	secrets, err := sqlsecrets.New(st.DB(), "sqlite", key, rand.Reader, clock)
+	secrets, err := st.Secrets(key, rand.Reader, clock)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,9 +3,7 @@ package submission
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/netip"
-	"slices"
 	"time"
 
 	"github.com/posthaste/posthaste/events"
@@ -57,29 +55,20 @@ type Acceptance struct {
 	// (when the credential holds) a message.held at version 2. All carry CorrelationID =
 	// SubmissionID.
 	Events []events.Envelope
-	// Rows are the caller's own records that must exist exactly when the submission does (the
-	// HTTP API's Postal integer message ids), from Submission.Extra; usually none.
-	Rows []Row
-}
-
-// Row is one record a caller adds to an acceptance: a row of the caller's own table in the
-// store the Acceptor writes to. Table and Columns are plain identifiers ([a-z_][a-z0-9_]*);
-// Values has one value per column, each a string, []byte, int64, int, bool or nil. The row is
-// inserted as it is: its key must be new (a duplicate fails the whole acceptance).
-type Row struct {
-	Table   string
-	Columns []string
-	Values  []any
+	// PostalIDs are the Postal integer ids of message streams of Events (from
+	// Submission.PostalIDs; the HTTP API's), recorded with ServerID; usually none. Each id and
+	// each message stream must be new (a duplicate fails the whole acceptance).
+	PostalIDs []PostalID
 }
 
 // Acceptor makes a submission durable.
 //
 // Contract: Accept stores Body under BodyID once, appends every envelope of Events (with
-// their outbox rows) and inserts every row of Rows in ONE transaction. When it returns nil,
-// all of it is durable and the client may be told "250"; when it returns an error, none of it
-// is (a later retry by the client is a new submission). Bodies are never published on the bus.
-// Ids are fresh, so a version conflict or a duplicate BodyID is a bug reported as an error; a
-// row that cannot be inserted (unknown table, duplicate key) is an error too.
+// their outbox rows) and records every id of PostalIDs in ONE transaction. When it returns
+// nil, all of it is durable and the client may be told "250"; when it returns an error, none
+// of it is (a later retry by the client is a new submission). Bodies are never published on
+// the bus. Ids are fresh, so a version conflict, a duplicate BodyID or a Postal id already
+// given is a bug reported as an error.
 type Acceptor interface {
 	Accept(ctx context.Context, a Acceptance) error
 }
@@ -104,51 +93,4 @@ type RateLimiter interface {
 // down): the submission is refused temporarily and nothing is written.
 type HoldPolicy interface {
 	HoldReason(ctx context.Context, serverID, rcpt string) (reason, details string, err error)
-}
-
-// RowGroup is a run of Rows with the same table and columns, to insert in one statement.
-type RowGroup struct {
-	Table   string
-	Columns []string
-	Values  [][]any
-}
-
-// GroupRows checks rows against the Row contract (plain identifiers, one value per column)
-// and groups consecutive rows of the same table and columns, in order, for the stores.
-func GroupRows(rows []Row) ([]RowGroup, error) {
-	var out []RowGroup
-	for _, r := range rows {
-		if !plainIdent(r.Table) || len(r.Columns) == 0 {
-			return nil, fmt.Errorf("submission: extra row: bad table %q or no columns", r.Table)
-		}
-		for _, c := range r.Columns {
-			if !plainIdent(c) {
-				return nil, fmt.Errorf("submission: extra row of %s: bad column %q", r.Table, c)
-			}
-		}
-		if len(r.Values) != len(r.Columns) {
-			return nil, fmt.Errorf("submission: extra row of %s: %d values for %d columns", r.Table, len(r.Values), len(r.Columns))
-		}
-		if n := len(out); n > 0 && out[n-1].Table == r.Table && slices.Equal(out[n-1].Columns, r.Columns) {
-			out[n-1].Values = append(out[n-1].Values, r.Values)
-			continue
-		}
-		out = append(out, RowGroup{Table: r.Table, Columns: r.Columns, Values: [][]any{r.Values}})
-	}
-	return out, nil
-}
-
-// plainIdent reports whether s is [a-z_][a-z0-9_]* of at most 64 bytes.
-func plainIdent(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '_' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9' {
-			continue
-		}
-		return false
-	}
-	return true
 }

@@ -36,12 +36,13 @@ type Submission struct {
 	// the RFC 3848 protocol (ESMTP, ESMTPS, ESMTPA, ESMTPSA).
 	Helo     string
 	Protocol string
-	// Extra, when set, is called once the submission is valid and its message ids are known
-	// (res.MessageIDs, in the order of the deduplicated recipients), before anything is written.
-	// The rows it returns are written in the acceptance transaction (Acceptance.Rows): they
-	// exist exactly when the messages do. An error refuses the submission temporarily (451)
-	// and nothing is written.
-	Extra func(ctx context.Context, res Result) ([]Row, error)
+	// PostalIDs, when set, is called once the submission is valid and its message stream ids are
+	// known (in the order of the deduplicated recipients, as in Result.MessageIDs), before
+	// anything is written. It returns one Postal id per message stream, in that order (Submit
+	// sets each MessageID); they are recorded in the acceptance transaction
+	// (Acceptance.PostalIDs), so they exist exactly when the messages do. An error refuses the
+	// submission temporarily (451) and nothing is written.
+	PostalIDs func(ctx context.Context, messageIDs []string) ([]PostalID, error)
 }
 
 // Result tells the client what was accepted.
@@ -210,13 +211,19 @@ func (h *Handler) Submit(ctx context.Context, s Submission) (Result, error) {
 		}
 		res.MessageIDs = append(res.MessageIDs, id)
 	}
-	if s.Extra != nil {
-		rows, err := s.Extra(ctx, res)
+	if s.PostalIDs != nil {
+		ids, err := s.PostalIDs(ctx, res.MessageIDs)
+		if err == nil && len(ids) != len(res.MessageIDs) {
+			err = fmt.Errorf("%d postal ids for %d messages", len(ids), len(res.MessageIDs))
+		}
 		if err != nil {
 			return Result{}, &ReplyError{Code: 451, Enhanced: [3]int{4, 3, 0}, Text: "Temporary failure storing the message, try again later",
-				Err: fmt.Errorf("submission: extra rows of %s: %w", submissionID, err)}
+				Err: fmt.Errorf("submission: postal ids of %s: %w", submissionID, err)}
 		}
-		acc.Rows = rows
+		for i := range ids {
+			ids[i].MessageID = res.MessageIDs[i]
+		}
+		acc.PostalIDs = ids
 	}
 	if err := h.acceptor.Accept(ctx, acc); err != nil {
 		return Result{}, &ReplyError{Code: 451, Enhanced: [3]int{4, 3, 0}, Text: "Temporary failure storing the message, try again later",

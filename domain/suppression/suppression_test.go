@@ -6,8 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
-	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
+	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/suppression"
 	"github.com/posthaste/posthaste/events"
@@ -15,8 +14,8 @@ import (
 
 func backends(t *testing.T) map[string]func(*testing.T) domain.EventStore {
 	return map[string]func(*testing.T) domain.EventStore{
-		"sqlite":  func(t *testing.T) domain.EventStore { return sqlitetest.Store(t) },
-		"mariadb": func(t *testing.T) domain.EventStore { return mariadbtest.Store(t) },
+		"sqlite":  func(t *testing.T) domain.EventStore { return sqlstoretest.SQLite(t) },
+		"mariadb": func(t *testing.T) domain.EventStore { return sqlstoretest.MariaDB(t) },
 	}
 }
 

@@ -21,9 +21,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/posthaste/posthaste/adapters/mariadb/mariadbtest"
-	"github.com/posthaste/posthaste/adapters/sqlite/sqlitetest"
 	"github.com/posthaste/posthaste/adapters/sqlstore"
+	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/events"
 	"github.com/posthaste/posthaste/projections"
@@ -57,10 +56,10 @@ func Open(t testing.TB, name string) *Backend {
 	t.Helper()
 	switch name {
 	case "sqlite":
-		s := sqlitetest.Store(t)
+		s := sqlstoretest.SQLite(t)
 		return &Backend{Database: Database{Name: name, DB: s.DB(), Dialect: sqlstore.SQLite}, Store: s}
 	case "mariadb":
-		s := mariadbtest.Store(t)
+		s := sqlstoretest.MariaDB(t)
 		return &Backend{Database: Database{Name: name, DB: s.DB(), Dialect: sqlstore.MariaDB}, Store: s}
 	}
 	t.Fatalf("projectiontest: unknown backend %q", name)
@@ -72,9 +71,9 @@ func OpenDatabase(t testing.TB, name string) Database {
 	t.Helper()
 	switch name {
 	case "sqlite":
-		return Database{Name: name, DB: sqlitetest.DB(t), Dialect: sqlstore.SQLite}
+		return Database{Name: name, DB: sqlstoretest.SQLiteDB(t), Dialect: sqlstore.SQLite}
 	case "mariadb":
-		return Database{Name: name, DB: mariadbtest.DB(t), Dialect: sqlstore.MariaDB}
+		return Database{Name: name, DB: sqlstoretest.MariaDBDB(t), Dialect: sqlstore.MariaDB}
 	}
 	t.Fatalf("projectiontest: unknown backend %q", name)
 	return Database{}

@@ -25,42 +25,43 @@ type Fixture struct {
 	ReadStream func(ctx context.Context, streamType, streamID string) ([]events.Record, error)
 	// Body returns a stored body and whether it exists.
 	Body func(ctx context.Context, bodyID string) ([]byte, bool, error)
-	// ExtraRow, when set with RowExists, makes an extra row (Acceptance.Rows) recording
-	// messageID in a table the Acceptor's store has, with a key unique to the call; RowExists
-	// tells whether the row of messageID was written. The suite then checks that extra rows
-	// are written exactly when their acceptance is.
-	ExtraRow  func(messageID string) submission.Row
-	RowExists func(ctx context.Context, messageID string) (bool, error)
+	// PostalID, when set with PostalIDExists, makes a Postal id (Acceptance.PostalIDs) for
+	// messageID, with an integer id unique to the call; PostalIDExists tells whether the id of
+	// messageID was recorded. The suite then checks that Postal ids are recorded exactly when
+	// their acceptance is.
+	PostalID       func(messageID string) submission.PostalID
+	PostalIDExists func(ctx context.Context, messageID string) (bool, error)
 }
 
-// withRows adds one extra row per message stream of a when the fixture supports rows.
-func withRows(f Fixture, a submission.Acceptance) submission.Acceptance {
-	if f.ExtraRow == nil || f.RowExists == nil {
+// withPostalIDs adds one Postal id per message stream of a when the fixture supports them.
+func withPostalIDs(f Fixture, a submission.Acceptance) submission.Acceptance {
+	if f.PostalID == nil || f.PostalIDExists == nil {
 		return a
 	}
 	seen := map[string]bool{}
 	for _, e := range a.Events {
 		if !seen[e.StreamID] {
 			seen[e.StreamID] = true
-			a.Rows = append(a.Rows, f.ExtraRow(e.StreamID))
+			a.PostalIDs = append(a.PostalIDs, f.PostalID(e.StreamID))
 		}
 	}
 	return a
 }
 
-// checkRows fails unless every extra row of a exists (want) or none does (!want).
-func checkRows(t *testing.T, f Fixture, a submission.Acceptance, want bool) {
+// checkPostalIDs fails unless the Postal id of every message stream of a exists (want) or
+// none does (!want).
+func checkPostalIDs(t *testing.T, f Fixture, a submission.Acceptance, want bool) {
 	t.Helper()
-	if f.ExtraRow == nil || f.RowExists == nil {
+	if f.PostalID == nil || f.PostalIDExists == nil {
 		return
 	}
 	for _, e := range a.Events {
-		got, err := f.RowExists(context.Background(), e.StreamID)
+		got, err := f.PostalIDExists(context.Background(), e.StreamID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got != want {
-			t.Fatalf("extra row of %s exists=%v, want %v", e.StreamID, got, want)
+			t.Fatalf("postal id of %s exists=%v, want %v", e.StreamID, got, want)
 		}
 	}
 }
@@ -104,11 +105,11 @@ func RunAcceptorSuite(t *testing.T, newFixture func(t *testing.T) Fixture) {
 	t.Run("body and events are durable together", func(t *testing.T) {
 		f := newFixture(t)
 		ctx := context.Background()
-		a := withRows(f, build(t, "a@dest.test", "b@dest.test"))
+		a := withPostalIDs(f, build(t, "a@dest.test", "b@dest.test"))
 		if err := f.Acceptor.Accept(ctx, a); err != nil {
 			t.Fatalf("accept: %v", err)
 		}
-		checkRows(t, f, a, true)
+		checkPostalIDs(t, f, a, true)
 		body, ok, err := f.Body(ctx, a.BodyID)
 		if err != nil || !ok || string(body) != string(a.Body) {
 			t.Fatalf("body %q ok=%v err=%v, want the submitted body", body, ok, err)
@@ -144,7 +145,7 @@ func RunAcceptorSuite(t *testing.T, newFixture func(t *testing.T) Fixture) {
 		if err := f.Acceptor.Accept(ctx, first); err != nil {
 			t.Fatalf("accept: %v", err)
 		}
-		second := withRows(f, build(t, "b@dest.test", "c@dest.test"))
+		second := withPostalIDs(f, build(t, "b@dest.test", "c@dest.test"))
 		// Make the last envelope clash with the first submission's stream at version 1.
 		clash := second.Events[len(second.Events)-1]
 		clash.StreamID = first.Events[0].StreamID
@@ -153,7 +154,7 @@ func RunAcceptorSuite(t *testing.T, newFixture func(t *testing.T) Fixture) {
 		if err := f.Acceptor.Accept(ctx, second); err == nil {
 			t.Fatal("accept with a version clash returned nil")
 		}
-		checkRows(t, f, submission.Acceptance{Events: second.Events[:len(second.Events)-1]}, false)
+		checkPostalIDs(t, f, submission.Acceptance{Events: second.Events[:len(second.Events)-1]}, false)
 		if _, ok, err := f.Body(ctx, second.BodyID); err != nil || ok {
 			t.Fatalf("body of the failed submission stored (ok=%v err=%v)", ok, err)
 		}
@@ -171,20 +172,20 @@ func RunAcceptorSuite(t *testing.T, newFixture func(t *testing.T) Fixture) {
 		}
 	})
 
-	t.Run("a failing extra row stores nothing", func(t *testing.T) {
+	t.Run("a failing postal id stores nothing", func(t *testing.T) {
 		f := newFixture(t)
-		if f.ExtraRow == nil || f.RowExists == nil {
-			t.Skip("the fixture writes no extra rows")
+		if f.PostalID == nil || f.PostalIDExists == nil {
+			t.Skip("the fixture records no postal ids")
 		}
 		ctx := context.Background()
-		first := withRows(f, build(t, "a@dest.test"))
+		first := withPostalIDs(f, build(t, "a@dest.test"))
 		if err := f.Acceptor.Accept(ctx, first); err != nil {
 			t.Fatalf("accept: %v", err)
 		}
-		second := withRows(f, build(t, "b@dest.test", "c@dest.test"))
-		second.Rows[len(second.Rows)-1] = first.Rows[0] // a key already written
+		second := withPostalIDs(f, build(t, "b@dest.test", "c@dest.test"))
+		second.PostalIDs[len(second.PostalIDs)-1] = first.PostalIDs[0] // an id already given
 		if err := f.Acceptor.Accept(ctx, second); err == nil {
-			t.Fatal("accept with a duplicate extra row returned nil")
+			t.Fatal("accept with a duplicate postal id returned nil")
 		}
 		if _, ok, err := f.Body(ctx, second.BodyID); err != nil || ok {
 			t.Fatalf("body of the failed submission stored (ok=%v err=%v)", ok, err)
@@ -194,7 +195,7 @@ func RunAcceptorSuite(t *testing.T, newFixture func(t *testing.T) Fixture) {
 				t.Fatalf("stream %s of the failed submission: %d events, err %v", e.StreamID, len(recs), err)
 			}
 		}
-		checkRows(t, f, submission.Acceptance{Events: second.Events[:1]}, false)
+		checkPostalIDs(t, f, submission.Acceptance{Events: second.Events[:1]}, false)
 	})
 
 	t.Run("a faulty submission among concurrent ones fails alone", func(t *testing.T) {
@@ -207,7 +208,7 @@ func RunAcceptorSuite(t *testing.T, newFixture func(t *testing.T) Fixture) {
 		const n = 24
 		accs := make([]submission.Acceptance, n)
 		for i := range accs {
-			accs[i] = withRows(f, build(t, "a@dest.test", "b@dest.test"))
+			accs[i] = withPostalIDs(f, build(t, "a@dest.test", "b@dest.test"))
 		}
 		bad := n / 2 // its first envelope clashes with the first submission's stream
 		clash := accs[bad].Events[0]
@@ -237,7 +238,7 @@ func RunAcceptorSuite(t *testing.T, newFixture func(t *testing.T) Fixture) {
 			if err != nil || !ok {
 				t.Fatalf("submission %d: err %v, body stored %v", i, err, ok)
 			}
-			checkRows(t, f, accs[i], true)
+			checkPostalIDs(t, f, accs[i], true)
 		}
 	})
 

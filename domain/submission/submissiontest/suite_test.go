@@ -17,7 +17,8 @@ type memAcceptor struct {
 	mu      sync.Mutex
 	bodies  map[string][]byte
 	streams map[string][]events.Record
-	rows    map[any]string // first value of an extra row -> second (key -> message id)
+	ids     map[int64]string // postal id -> message id
+	next    int64
 }
 
 func (m *memAcceptor) Accept(_ context.Context, a submission.Acceptance) error {
@@ -37,15 +38,15 @@ func (m *memAcceptor) Accept(_ context.Context, a submission.Acceptance) error {
 		}
 		next[e.StreamID] = v + 1
 	}
-	keys := map[any]bool{}
-	for _, r := range a.Rows {
-		if _, dup := m.rows[r.Values[0]]; dup || keys[r.Values[0]] {
-			return errors.New("duplicate row key")
+	keys := map[int64]bool{}
+	for _, p := range a.PostalIDs {
+		if _, dup := m.ids[p.ID]; dup || keys[p.ID] {
+			return errors.New("duplicate postal id")
 		}
-		keys[r.Values[0]] = true
+		keys[p.ID] = true
 	}
-	for _, r := range a.Rows {
-		m.rows[r.Values[0]] = r.Values[1].(string)
+	for _, p := range a.PostalIDs {
+		m.ids[p.ID] = p.MessageID
 	}
 	m.bodies[a.BodyID] = append([]byte(nil), a.Body...)
 	for _, e := range a.Events {
@@ -68,20 +69,27 @@ func fixture(m *memAcceptor, acc submission.Acceptor) submissiontest.Fixture {
 			b, ok := m.bodies[id]
 			return b, ok, nil
 		},
-		ExtraRow: func(messageID string) submission.Row {
-			return submission.Row{Table: "rows", Columns: []string{"k", "message_id"}, Values: []any{"k-" + messageID, messageID}}
-		},
-		RowExists: func(_ context.Context, messageID string) (bool, error) {
+		PostalID: func(messageID string) submission.PostalID {
 			m.mu.Lock()
 			defer m.mu.Unlock()
-			_, ok := m.rows["k-"+messageID]
-			return ok, nil
+			m.next++
+			return submission.PostalID{MessageID: messageID, ID: m.next, Token: "t"}
+		},
+		PostalIDExists: func(_ context.Context, messageID string) (bool, error) {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			for _, mid := range m.ids {
+				if mid == messageID {
+					return true, nil
+				}
+			}
+			return false, nil
 		},
 	}
 }
 
 func newMem() *memAcceptor {
-	return &memAcceptor{bodies: map[string][]byte{}, streams: map[string][]events.Record{}, rows: map[any]string{}}
+	return &memAcceptor{bodies: map[string][]byte{}, streams: map[string][]events.Record{}, ids: map[int64]string{}}
 }
 
 func TestSuiteAgainstReference(t *testing.T) {
