@@ -78,6 +78,7 @@ type Deps struct {
 	// Operations (operations.go): the read side's engine, the backends to probe and the bus's
 	// dead-letter counts; Backend names the stack ("embedded" or "production") for status.
 	ReadSide       ReadSide
+	DKIMVerifier   DKIMVerifier // `dkim verify`; nil = not available
 	Probes         []Probe
 	BusDeadLetters BusDeadLetters
 	Backend        string
