@@ -6,5 +6,5 @@
 // the retry schedule and the target-address policy.
 //
 // It imports events, domain and the standard library. It performs no HTTP: the sender lives in
-// adapters/webhooksender, driven by the projection in projections/webhooks.
+// adapters/webhooksender, driven by the projection in projections/webhookqueue.
 package webhook
