@@ -27,7 +27,7 @@ type EventStore struct {
 	mu      sync.Mutex
 	log     []stored            // log[i] has position i+1
 	streams map[streamKey][]int // indexes into log, in version order
-	acked   map[int64]struct{}  // positions whose outbox entry was acked, at or above ackedTo
+	acked   map[int64]struct{}  // acked positions above ackedTo (a gap below them is unacked)
 	ackedTo int64               // every position <= ackedTo was acked
 }
 
