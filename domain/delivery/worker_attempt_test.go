@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -246,11 +247,13 @@ func TestAttempt250RecordsSignedAttemptedDelivered(t *testing.T) {
 
 func marshalAll(t *testing.T, s *memStore) string {
 	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	recs, err := s.Query(context.Background(), domain.EventFilter{Limit: math.MaxInt})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var b strings.Builder
-	for _, e := range s.all {
-		data, err := events.Marshal(e)
+	for _, r := range recs {
+		data, err := events.Marshal(r.Envelope)
 		if err != nil {
 			t.Fatal(err)
 		}

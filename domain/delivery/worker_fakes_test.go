@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posthaste/posthaste/adapters/memory"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/events"
 )
@@ -55,13 +56,12 @@ func (s *seededRand) Read(p []byte) (int, error) {
 	return s.r.Read(p)
 }
 
-// memStore is an in-memory event store and AttemptRecorder: appends are atomic, a clash on
-// (stream type, stream id, version) is a *domain.ConflictError and writes nothing (nor the
-// transcript of AppendWithTranscript).
+// memStore is the in-memory event store made an AttemptRecorder: the transcript of
+// AppendWithTranscript is kept only when its append wrote the events (a clash on (stream type,
+// stream id, version) is a *domain.ConflictError and writes neither).
 type memStore struct {
+	*memory.EventStore
 	mu          sync.Mutex
-	all         []events.Envelope
-	keys        map[string]bool
 	transcripts map[string]string // transcript id → text, written with the attempt's events
 	withText    int               // AppendWithTranscript calls that wrote something
 	// beforeAppend, when set, runs once before the next append: a concurrent writer.
@@ -74,18 +74,16 @@ var (
 )
 
 func newMemStore() *memStore {
-	return &memStore{keys: map[string]bool{}, transcripts: map[string]string{}}
-}
-
-func streamKey(e events.Envelope) string {
-	return fmt.Sprintf("%s/%s@%d", e.StreamType, e.StreamID, e.StreamVersion)
+	return &memStore{EventStore: memory.NewEventStore(), transcripts: map[string]string{}}
 }
 
 func (s *memStore) Append(ctx context.Context, envs ...events.Envelope) error {
-	return s.append(envs, func() {})
+	s.runHook()
+	return s.EventStore.Append(ctx, envs...)
 }
 
-func (s *memStore) append(envs []events.Envelope, alsoWrite func()) error {
+// runHook runs and clears beforeAppend.
+func (s *memStore) runHook() {
 	s.mu.Lock()
 	hook := s.beforeAppend
 	s.beforeAppend = nil
@@ -93,63 +91,25 @@ func (s *memStore) append(envs []events.Envelope, alsoWrite func()) error {
 	if hook != nil {
 		hook()
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, e := range envs {
-		if err := e.Validate(); err != nil {
-			return err
-		}
-		if s.keys[streamKey(e)] {
-			return &domain.ConflictError{StreamType: e.StreamType, StreamID: e.StreamID, StreamVersion: e.StreamVersion}
-		}
-	}
-	for _, e := range envs {
-		s.keys[streamKey(e)] = true
-		s.all = append(s.all, e)
-	}
-	alsoWrite()
-	return nil
 }
 
-// TranscriptID is the stores' id of an attempt's transcript: "<message id>.<attempt>".
+// AppendWithTranscript keeps text under the stores' id of an attempt's transcript,
+// TranscriptID(messageID, attempt) ("<message id>.<attempt>"), when the events were written.
 func (s *memStore) AppendWithTranscript(ctx context.Context, messageID string, attempt int, text string, envs ...events.Envelope) error {
-	return s.append(envs, func() {
-		s.transcripts[TranscriptID(messageID, attempt)] = text
-		s.withText++
-	})
+	s.runHook()
+	if err := s.EventStore.Append(ctx, envs...); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.transcripts[TranscriptID(messageID, attempt)] = text
+	s.withText++
+	return nil
 }
 
 // SaveTranscript makes memStore a Transcripts; the worker must prefer AppendWithTranscript.
 func (s *memStore) SaveTranscript(ctx context.Context, messageID string, attempt int, text string) (string, error) {
 	return "", fmt.Errorf("memStore: SaveTranscript called: the transcript must go with the events")
-}
-
-func (s *memStore) ReadStream(ctx context.Context, st, id string, from int64) ([]events.Record, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []events.Record
-	for i, e := range s.all {
-		if e.StreamType == st && e.StreamID == id && e.StreamVersion >= from {
-			out = append(out, events.Record{Position: int64(i + 1), Envelope: e})
-		}
-	}
-	return out, nil
-}
-
-func (s *memStore) ReadAll(ctx context.Context, after int64, limit int) ([]events.Record, error) {
-	return s.Query(ctx, domain.EventFilter{After: after, Limit: limit})
-}
-
-func (s *memStore) Query(ctx context.Context, f domain.EventFilter) ([]events.Record, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []events.Record
-	for i, e := range s.all {
-		if int64(i+1) > f.After && (f.StreamID == "" || e.StreamID == f.StreamID) {
-			out = append(out, events.Record{Position: int64(i + 1), Envelope: e})
-		}
-	}
-	return out, nil
 }
 
 // stream returns the envelopes of one message stream in version order.

@@ -7,13 +7,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/posthaste/posthaste/adapters/memory"
 	"github.com/posthaste/posthaste/adapters/sqlstore"
 	pt "github.com/posthaste/posthaste/adapters/sqlstore/projectiontest"
 	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
@@ -504,7 +504,7 @@ func FuzzIntake(f *testing.F) {
 			}
 		}
 	}
-	fx := newFixtureOn(f, &memEvents{}, nil, nil, nil) // in memory: fuzzing measures the workflow, not fsync
+	fx := newFixtureOn(f, memory.NewEventStore(), nil, nil, nil) // in memory: fuzzing measures the workflow, not fsync
 	fx.queue(f, msgA, "gone@remote.test", "<m1@example.org>")
 	valid := map[string]bool{inbound.StatusLinked: true, inbound.StatusUnlinked: true, inbound.StatusMalformed: true, inbound.StatusAutoReply: true}
 	f.Fuzz(func(t *testing.T, raw []byte, verp bool) {
@@ -528,63 +528,6 @@ func FuzzIntake(f *testing.F) {
 			t.Fatal("raw bytes not kept")
 		}
 	})
-}
-
-// memEvents is an in-memory event store for fuzzing: atomic appends with the version conflict,
-// streams, and the filters the intake uses (stream type, types, since, after, limit).
-type memEvents struct {
-	mu  sync.Mutex
-	all []events.Envelope
-}
-
-func (m *memEvents) Append(_ context.Context, envs ...events.Envelope) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, e := range envs {
-		if err := e.Validate(); err != nil {
-			return err
-		}
-		for _, x := range m.all {
-			if x.StreamType == e.StreamType && x.StreamID == e.StreamID && x.StreamVersion == e.StreamVersion {
-				return &domain.ConflictError{StreamType: e.StreamType, StreamID: e.StreamID, StreamVersion: e.StreamVersion}
-			}
-		}
-	}
-	m.all = append(m.all, envs...)
-	return nil
-}
-
-func (m *memEvents) ReadStream(_ context.Context, st, id string, from int64) ([]events.Record, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []events.Record
-	for i, e := range m.all {
-		if e.StreamType == st && e.StreamID == id && e.StreamVersion >= from {
-			out = append(out, events.Record{Position: int64(i + 1), Envelope: e})
-		}
-	}
-	return out, nil
-}
-
-func (m *memEvents) ReadAll(ctx context.Context, after int64, limit int) ([]events.Record, error) {
-	return m.Query(ctx, domain.EventFilter{After: after, Limit: limit})
-}
-
-func (m *memEvents) Query(_ context.Context, f domain.EventFilter) ([]events.Record, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []events.Record
-	for i, e := range m.all {
-		if f.StreamType != "" && e.StreamType != f.StreamType || int64(i+1) <= f.After ||
-			len(f.Types) > 0 && !slices.Contains(f.Types, e.Type) || !f.Since.IsZero() && e.OccurredAt.Before(f.Since) {
-			continue
-		}
-		out = append(out, events.Record{Position: int64(i + 1), Envelope: e})
-		if f.Limit > 0 && len(out) == f.Limit {
-			break
-		}
-	}
-	return out, nil
 }
 
 // A report that names the right Message-ID but not a recipient of that message (a forgery by

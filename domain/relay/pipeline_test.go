@@ -77,19 +77,12 @@ func (p *gatedPublisher) release(i int, err error) {
 	gate <- err
 }
 
-func (o *fakeOutbox) isPending(pos int64) bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	_, ok := o.pending[pos]
-	return ok
-}
-
 // TestPipelineSendsAheadButAcksOnlyConfirmed: the next batch goes to the broker while the
 // previous one waits for its confirm (the pipelining), but no row leaves the outbox before its
 // own confirm returned nil; a failed confirm leaves its rows (and those of batches sent after
 // it) in the outbox, and a fresh pipeline publishes them again.
 func TestPipelineSendsAheadButAcksOnlyConfirmed(t *testing.T) {
-	o := newOutbox(bustest.Records(0, 300))
+	o := newOutbox(t, bustest.Records(0, 300))
 	p := &gatedPublisher{t: t}
 	cfg := fast()
 	r, err := relay.New(cfg, o, p, memory.NewLocker(), quiet(), time.Now)
@@ -145,7 +138,7 @@ func TestPipelineSendsAheadButAcksOnlyConfirmed(t *testing.T) {
 // TestCancelWaitsForEveryBatchSent: on SIGTERM the relay sends nothing new, but waits for the
 // confirms of everything already sent and acks it before Run returns.
 func TestCancelWaitsForEveryBatchSent(t *testing.T) {
-	o := newOutbox(bustest.Records(0, 300))
+	o := newOutbox(t, bustest.Records(0, 300))
 	p := &gatedPublisher{t: t}
 	r, err := relay.New(fast(), o, p, memory.NewLocker(), quiet(), time.Now)
 	if err != nil {

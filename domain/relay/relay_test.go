@@ -5,7 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"sort"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -17,64 +17,74 @@ import (
 	"github.com/posthaste/posthaste/events"
 )
 
-// fakeOutbox is an in-test outbox for the relay loop's unit tests: a sorted set of pending
-// records; Pending returns the lowest ones, Ack deletes.
+// fakeOutbox is the in-memory event store's outbox for the relay loop's unit tests, offered as
+// domain.Outbox alone (no PendingAfter: these tests drive the loop's Pending path, the
+// integration tests the read-ahead), with an Ack that fails on demand.
 type fakeOutbox struct {
+	store   *memory.EventStore
 	mu      sync.Mutex
-	pending map[int64]events.Record
-	acked   []int64
 	failAck bool
 }
 
-func newOutbox(recs []events.Record) *fakeOutbox {
-	o := &fakeOutbox{pending: map[int64]events.Record{}}
-	o.add(recs)
+func newOutbox(t *testing.T, recs []events.Record) *fakeOutbox {
+	t.Helper()
+	o := &fakeOutbox{store: memory.NewEventStore()}
+	o.add(t, recs)
 	return o
 }
 
-func (o *fakeOutbox) add(recs []events.Record) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	for _, r := range recs {
-		o.pending[r.Position] = r
+// add appends the envelopes of recs, which must name the positions the store gives them.
+func (o *fakeOutbox) add(t *testing.T, recs []events.Record) {
+	t.Helper()
+	if len(recs) == 0 {
+		return
+	}
+	ctx := context.Background()
+	envs := make([]events.Envelope, len(recs))
+	for i, r := range recs {
+		envs[i] = r.Envelope
+	}
+	if err := o.store.Append(ctx, envs...); err != nil {
+		t.Fatal(err)
+	}
+	got, err := o.store.ReadAll(ctx, recs[0].Position-1, len(recs))
+	if err != nil || len(got) != len(recs) {
+		t.Fatalf("outbox read back %d of %d records: %v", len(got), len(recs), err)
+	}
+	for i, r := range recs {
+		if got[i].Position != r.Position || got[i].Envelope.ID != r.Envelope.ID {
+			t.Fatalf("event %s stored at position %d, the test expects %d", r.Envelope.ID, got[i].Position, r.Position)
+		}
 	}
 }
 
-func (o *fakeOutbox) Pending(_ context.Context, limit int) ([]events.Record, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	pos := make([]int64, 0, len(o.pending))
-	for p := range o.pending {
-		pos = append(pos, p)
-	}
-	sort.Slice(pos, func(i, j int) bool { return pos[i] < pos[j] })
-	if len(pos) > limit {
-		pos = pos[:limit]
-	}
-	out := make([]events.Record, len(pos))
-	for i, p := range pos {
-		out[i] = o.pending[p]
-	}
-	return out, nil
+func (o *fakeOutbox) Pending(ctx context.Context, limit int) ([]events.Record, error) {
+	return o.store.Pending(ctx, limit)
 }
 
-func (o *fakeOutbox) Ack(_ context.Context, positions []int64) error {
+func (o *fakeOutbox) Ack(ctx context.Context, positions []int64) error {
 	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.failAck {
+	fail := o.failAck
+	o.mu.Unlock()
+	if fail {
 		return errors.New("ack failed")
 	}
-	for _, p := range positions {
-		delete(o.pending, p)
-		o.acked = append(o.acked, p)
-	}
-	return nil
+	return o.store.Ack(ctx, positions)
 }
 
+// left returns how many entries the outbox holds (-1 if it cannot say).
 func (o *fakeOutbox) left() int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return len(o.pending)
+	recs, err := o.store.Pending(context.Background(), math.MaxInt)
+	if err != nil {
+		return -1
+	}
+	return len(recs)
+}
+
+// isPending reports whether the entry of pos is still in the outbox.
+func (o *fakeOutbox) isPending(pos int64) bool {
+	recs, err := o.store.PendingAfter(context.Background(), pos-1, 1)
+	return err == nil && len(recs) == 1 && recs[0].Position == pos
 }
 
 // fakePublisher records what was published; hook runs inside Publish (before it returns).
@@ -99,13 +109,11 @@ func (p *fakePublisher) Publish(_ context.Context, recs []events.Record) error {
 		return p.fail
 	}
 	if p.outbox != nil {
-		p.outbox.mu.Lock()
 		for _, r := range recs {
-			if _, ok := p.outbox.pending[r.Position]; !ok {
+			if !p.outbox.isPending(r.Position) {
 				p.t.Errorf("position %d acked before its publish returned", r.Position)
 			}
 		}
-		p.outbox.mu.Unlock()
 	}
 	if p.published == nil {
 		p.published = map[int64]int{}
@@ -158,7 +166,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestNewRefusesNilDependencies(t *testing.T) {
-	o, p, l := newOutbox(nil), &fakePublisher{}, memory.NewLocker()
+	o, p, l := newOutbox(t, nil), &fakePublisher{}, memory.NewLocker()
 	cases := map[string]func() error{
 		"outbox":    func() error { _, err := relay.New(fast(), nil, p, l, quiet(), time.Now); return err },
 		"publisher": func() error { _, err := relay.New(fast(), o, nil, l, quiet(), time.Now); return err },
@@ -175,7 +183,7 @@ func TestNewRefusesNilDependencies(t *testing.T) {
 }
 
 func TestPublishesEverythingAndAcksOnlyAfterPublish(t *testing.T) {
-	o := newOutbox(bustest.Records(0, 1050))
+	o := newOutbox(t, bustest.Records(0, 1050))
 	// A slow publisher lets the reader run ahead: rows being published must not be read again.
 	p := &fakePublisher{outbox: o, t: t, hook: func([]events.Record) { time.Sleep(10 * time.Millisecond) }}
 	obs := &observer{}
@@ -207,7 +215,7 @@ func TestPublishesEverythingAndAcksOnlyAfterPublish(t *testing.T) {
 }
 
 func TestFailedPublishIsNotAckedAndIsRetried(t *testing.T) {
-	o := newOutbox(bustest.Records(0, 10))
+	o := newOutbox(t, bustest.Records(0, 10))
 	p := &fakePublisher{fail: errors.New("broker down")}
 	r, err := relay.New(fast(), o, p, memory.NewLocker(), quiet(), time.Now)
 	if err != nil {
@@ -223,7 +231,7 @@ func TestFailedPublishIsNotAckedAndIsRetried(t *testing.T) {
 }
 
 func TestFailedAckRepublishesNeverLoses(t *testing.T) {
-	o := newOutbox(bustest.Records(0, 5))
+	o := newOutbox(t, bustest.Records(0, 5))
 	o.failAck = true
 	p := &fakePublisher{}
 	r, err := relay.New(fast(), o, p, memory.NewLocker(), quiet(), time.Now)
@@ -243,7 +251,7 @@ func TestFailedAckRepublishesNeverLoses(t *testing.T) {
 }
 
 func TestCancelFinishesTheBatchInFlight(t *testing.T) {
-	o := newOutbox(bustest.Records(0, 100))
+	o := newOutbox(t, bustest.Records(0, 100))
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &fakePublisher{}
 	p.hook = func([]events.Record) {
@@ -271,7 +279,7 @@ func TestFollowerWaitsForTheLock(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatal(ok, err)
 	}
-	o := newOutbox(bustest.Records(0, 3))
+	o := newOutbox(t, bustest.Records(0, 3))
 	p := &fakePublisher{}
 	r, err := relay.New(fast(), o, p, locker, quiet(), time.Now)
 	if err != nil {
@@ -311,7 +319,7 @@ func (l *lossyLocker) TryLock(context.Context, string, time.Duration) (domain.Le
 
 func TestLostLeaseStopsLeaderWork(t *testing.T) {
 	locker := &lossyLocker{grant: true}
-	o := newOutbox(nil)
+	o := newOutbox(t, nil)
 	p := &fakePublisher{}
 	r, err := relay.New(fast(), o, p, locker, quiet(), time.Now)
 	if err != nil {
@@ -324,7 +332,7 @@ func TestLostLeaseStopsLeaderWork(t *testing.T) {
 	close(locker.leases[0].lost)
 	locker.mu.Unlock()
 	waitFor(t, "stepped down", func() bool { return !r.Stats().Leader })
-	o.add(bustest.Records(0, 5))
+	o.add(t, bustest.Records(0, 5))
 	time.Sleep(150 * time.Millisecond)
 	if p.count() != 0 {
 		t.Fatalf("published %d records after the lease was lost", p.count())
@@ -336,7 +344,7 @@ func TestLostLeaseStopsLeaderWork(t *testing.T) {
 }
 
 func TestNotifyWakesTheIdleRelay(t *testing.T) {
-	o := newOutbox(nil)
+	o := newOutbox(t, nil)
 	p := &fakePublisher{}
 	notify := make(chan struct{}, 1)
 	cfg := fast()
@@ -349,7 +357,7 @@ func TestNotifyWakesTheIdleRelay(t *testing.T) {
 	start(t, r)
 	waitFor(t, "leader", func() bool { return r.Stats().Leader })
 	time.Sleep(20 * time.Millisecond) // now asleep for an hour
-	o.add(bustest.Records(0, 1))
+	o.add(t, bustest.Records(0, 1))
 	notify <- struct{}{}
 	waitFor(t, "published after notify", func() bool { return o.left() == 0 })
 }

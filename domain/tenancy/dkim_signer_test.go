@@ -48,7 +48,7 @@ func TestDKIMSignerRefusesMissingParts(t *testing.T) {
 	if _, err := tenancy.NewDKIMSigner(nil, nil); err == nil || !strings.Contains(err.Error(), "handlers are nil") || !strings.Contains(err.Error(), "dkim crypto is nil") {
 		t.Errorf("NewDKIMSigner(nil, nil) = %v; want both problems listed", err)
 	}
-	h, err := tenancy.NewHandlers(tenancy.Deps{Store: newMemStore(), Clock: time.Now, Rand: seeded()})
+	h, err := tenancy.NewHandlers(tenancy.Deps{Store: newMemStore(t), Clock: time.Now, Rand: seeded()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestDKIMSignerRefusesMissingParts(t *testing.T) {
 func TestDKIMKeySelection(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{t: pinned}
-	store, secrets := newMemStore(), &memSecrets{m: map[string][]byte{}}
+	store, secrets := newMemStore(t), &memSecrets{m: map[string][]byte{}}
 	dns := &zoneResolver{txt: map[string][]string{}, cname: map[string]string{}, mx: map[string][]tenancy.MX{}, fail: map[string]error{}}
 	h, err := tenancy.NewHandlers(tenancy.Deps{Store: store, Clock: clk.now, Rand: seeded(), Secrets: secrets, Resolver: dns, DNS: dnsCfg})
 	if err != nil {

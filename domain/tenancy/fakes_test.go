@@ -3,6 +3,7 @@ package tenancy_test
 import (
 	"context"
 	"fmt"
+	"math"
 	mrand "math/rand/v2"
 	"net/netip"
 	"strings"
@@ -10,90 +11,57 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posthaste/posthaste/adapters/memory"
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/tenancy"
 	"github.com/posthaste/posthaste/events"
 )
 
-// memStore is a minimal in-memory event store keeping the contract the handlers rely on:
-// atomic multi-envelope appends and a conflict on an existing (stream, version).
+// memStore is the in-memory event store with a hook that simulates a concurrent writer.
 type memStore struct {
-	mu   sync.Mutex
-	all  []events.Envelope
-	keys map[string]bool
-	// beforeAppend, when set, runs before each append (to simulate a concurrent writer).
+	*memory.EventStore
+	t *testing.T
+	// beforeAppend, when set, runs before the next append (to simulate a concurrent writer).
 	beforeAppend func()
 }
 
-func newMemStore() *memStore { return &memStore{keys: map[string]bool{}} }
-
-func key(st, id string, v int64) string { return fmt.Sprintf("%s/%s@%d", st, id, v) }
+func newMemStore(t *testing.T) *memStore { return &memStore{EventStore: memory.NewEventStore(), t: t} }
 
 func (s *memStore) Append(ctx context.Context, envs ...events.Envelope) error {
 	if f := s.beforeAppend; f != nil {
 		s.beforeAppend = nil
 		f()
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, e := range envs {
-		if err := e.Validate(); err != nil {
-			return err
-		}
-		if s.keys[key(e.StreamType, e.StreamID, e.StreamVersion)] {
-			return &domain.ConflictError{StreamType: e.StreamType, StreamID: e.StreamID, StreamVersion: e.StreamVersion}
-		}
-	}
-	for _, e := range envs {
-		s.keys[key(e.StreamType, e.StreamID, e.StreamVersion)] = true
-		s.all = append(s.all, e)
-	}
-	return nil
+	return s.EventStore.Append(ctx, envs...)
 }
 
-func (s *memStore) ReadStream(ctx context.Context, st, id string, from int64) ([]events.Record, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []events.Record
-	for i, e := range s.all {
-		if e.StreamType == st && e.StreamID == id && e.StreamVersion >= from {
-			out = append(out, events.Record{Position: int64(i + 1), Envelope: e})
-		}
+// envelopes returns every event in the log, in append order.
+func (s *memStore) envelopes() []events.Envelope {
+	s.t.Helper()
+	recs, err := s.Query(context.Background(), domain.EventFilter{Limit: math.MaxInt})
+	if err != nil {
+		s.t.Fatal(err)
 	}
-	return out, nil
-}
-
-func (s *memStore) ReadAll(ctx context.Context, after int64, limit int) ([]events.Record, error) {
-	return s.Query(ctx, domain.EventFilter{After: after, Limit: limit})
-}
-
-func (s *memStore) Query(ctx context.Context, f domain.EventFilter) ([]events.Record, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []events.Record
-	for i, e := range s.all {
-		if (f.StreamType == "" || e.StreamType == f.StreamType) && (f.ServerID == "" || e.Server() == f.ServerID) && int64(i+1) > f.After {
-			out = append(out, events.Record{Position: int64(i + 1), Envelope: e})
-		}
+	out := make([]events.Envelope, len(recs))
+	for i, r := range recs {
+		out[i] = r.Envelope
 	}
-	return out, nil
+	return out
 }
 
 func (s *memStore) types() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.t.Helper()
 	var out []string
-	for _, e := range s.all {
+	for _, e := range s.envelopes() {
 		out = append(out, e.Type)
 	}
 	return out
 }
 
 func (s *memStore) raw() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.t.Helper()
 	var b strings.Builder
-	for _, e := range s.all {
+	for _, e := range s.envelopes() {
 		m, _ := events.Marshal(e)
 		b.Write(m)
 		b.WriteByte('\n')
@@ -183,7 +151,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{store: newMemStore(), secrets: &memSecrets{m: map[string][]byte{}},
+	f := &fixture{store: newMemStore(t), secrets: &memSecrets{m: map[string][]byte{}},
 		dns: &zoneResolver{txt: map[string][]string{}, cname: map[string]string{}, mx: map[string][]tenancy.MX{}, fail: map[string]error{}}}
 	h, err := tenancy.NewHandlers(tenancy.Deps{Store: f.store, Clock: func() time.Time { return pinned }, Rand: seeded(),
 		Hasher: fakeHasher{}, Secrets: f.secrets, Resolver: f.dns, DNS: dnsCfg})
