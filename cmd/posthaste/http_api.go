@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -76,7 +77,7 @@ func webApplication(cfg Config, p *Platform, log *slog.Logger) (*platform.Applic
 	app, err := platform.New(platform.Deps{
 		Events: p.Events, Acceptor: p.Messages, Bodies: p.Messages, Transcripts: p.Messages, Secrets: deps.secrets,
 		SendCounter: p.Counter, Credentials: creds, Messages: view, Stats: reports, WebhookDeliveries: deliveries,
-		Config: platform.Config{Hostname: cfg.Hostname, ReturnPathDomain: cfg.ReturnPathDomain, SPFInclude: cfg.SPFInclude},
+		Config: platform.Config{Hostname: qualified(cfg.Hostname), ReturnPathDomain: qualified(cfg.ReturnPathDomain), SPFInclude: qualified(cfg.SPFInclude)},
 		Clock:  time.Now, Rand: rand.Reader, Logger: log,
 	})
 	if err != nil {
@@ -84,6 +85,16 @@ func webApplication(cfg Config, p *Platform, log *slog.Logger) (*platform.Applic
 	}
 	app.OnAccepted(func([]string) { p.wakeWorkers() })
 	return app, nil
+}
+
+// qualified makes a one-label name (the embedded default's hostname on a machine called "vm" or
+// "localhost") a two-label one, which platform.New requires of the platform's DNS names.
+// Temporary (http branch): the wire branch decides how serve meets that rule.
+func qualified(name string) string {
+	if name != "" && !strings.Contains(strings.TrimSuffix(name, "."), ".") {
+		return name + ".localdomain"
+	}
+	return name
 }
 
 // expireIdempotencyKeys deletes keys past their 24 h now and then (Reserve ignores them anyway).
