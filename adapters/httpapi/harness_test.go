@@ -74,8 +74,9 @@ func mariadbBackend(t testing.TB) (backend, string) {
 	return sqlstoretest.MariaDB(t, sqlstore.WithLogger(discard)), "mysql"
 }
 
-// newApp composes the application as serve does, on st and its read models (no workflows).
-func newApp(t testing.TB, st backend, dialect string) *platform.Application {
+// newApp composes the application as serve does, on st and its read models (no workflows);
+// edit changes the Deps first.
+func newApp(t testing.TB, st backend, dialect string, edit ...func(*platform.Deps)) *platform.Application {
 	t.Helper()
 	key := make([]byte, 32)
 	rand.Read(key)
@@ -100,12 +101,16 @@ func newApp(t testing.TB, st backend, dialect string) *platform.Application {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := platform.New(platform.Deps{
+	d := platform.Deps{
 		Events: st, Acceptor: st, Bodies: st, Transcripts: st, Secrets: secrets, Resolver: emptyResolver{},
 		Credentials: creds, Messages: view, Stats: reports, WebhookDeliveries: deliveries,
 		Config: platform.Config{Hostname: "posthaste.test", ReturnPathDomain: "rp.posthaste.test", SPFInclude: "spf.posthaste.test"},
 		Clock:  time.Now, Rand: rand.Reader, Logger: discard,
-	})
+	}
+	for _, f := range edit {
+		f(&d)
+	}
+	app, err := platform.New(d)
 	if err != nil {
 		t.Fatal(err)
 	}
