@@ -7,15 +7,10 @@ import (
 	"testing"
 
 	"github.com/posthaste/posthaste/adapters/sqlstore"
+	"github.com/posthaste/posthaste/domain/platform"
 	"github.com/posthaste/posthaste/domain/submission"
 	"github.com/posthaste/posthaste/events"
 )
-
-type verifiedDomains struct{}
-
-func (verifiedDomains) IsVerifiedSenderDomain(context.Context, string, string) (bool, error) {
-	return true, nil
-}
 
 type captureAcceptor struct{ got *submission.Acceptance }
 
@@ -24,17 +19,15 @@ func (c captureAcceptor) Accept(_ context.Context, a submission.Acceptance) erro
 	return nil
 }
 
-// acceptance builds a real acceptance for rcpts of server acme/main (nothing written) whose
-// Postal ids come from s.
-func acceptance(t *testing.T, s *sqlstore.API, rcpts ...string) (submission.Acceptance, []int64) {
+// acceptance builds a real acceptance for rcpts of server acme/main (nothing written: the
+// application of e, with an acceptor that only keeps it) whose Postal ids come from s.
+func acceptance(t *testing.T, e *env, s *sqlstore.API, rcpts ...string) (submission.Acceptance, []int64) {
 	t.Helper()
 	var got submission.Acceptance
 	var ids []int64
-	h, err := submission.NewHandler(submission.Config{Hostname: "posthaste.test", Domains: verifiedDomains{}, Acceptor: captureAcceptor{&got}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = h.Submit(context.Background(), submission.Submission{
+	app := newApp(t, e.store, e.dialect, func(d *platform.Deps) { d.Acceptor = captureAcceptor{&got} })
+	op := platform.Operator(events.Actor{Type: events.ActorCLI, ID: "test"})
+	_, err := app.Commands.Submit(context.Background(), op, submission.Submission{
 		Principal: submission.Principal{ServerID: "acme/main", CredentialID: "c"}, MailFrom: "app@example.org", Recipients: rcpts,
 		Body: []byte("From: app@example.org\r\nSubject: ids\r\n\r\nbody\r\n"), Source: "api",
 		PostalIDs: func(ctx context.Context, messageIDs []string) ([]submission.PostalID, error) {
@@ -101,7 +94,7 @@ func TestPostalIDsExistExactlyWithTheirMessage(t *testing.T) {
 			}
 
 			// Accepted directly: ids and messages together.
-			ok, okIDs := acceptance(t, s, "c@remote.test")
+			ok, okIDs := acceptance(t, e, s, "c@remote.test")
 			if err := e.store.Accept(ctx, ok); err != nil {
 				t.Fatal(err)
 			}
@@ -110,7 +103,7 @@ func TestPostalIDsExistExactlyWithTheirMessage(t *testing.T) {
 			}
 
 			// The events clash: no body, no event, no id.
-			bad, badIDs := acceptance(t, s, "d@remote.test", "e@remote.test")
+			bad, badIDs := acceptance(t, e, s, "d@remote.test", "e@remote.test")
 			clash := bad.Events[len(bad.Events)-1]
 			clash.StreamID, clash.StreamVersion = ok.Events[0].StreamID, 1
 			bad.Events[len(bad.Events)-1] = clash
@@ -127,7 +120,7 @@ func TestPostalIDsExistExactlyWithTheirMessage(t *testing.T) {
 			}
 
 			// The ids clash (an id already given): no body, no event.
-			dup, _ := acceptance(t, s, "f@remote.test")
+			dup, _ := acceptance(t, e, s, "f@remote.test")
 			dup.PostalIDs[0].ID = okIDs[0]
 			if err := e.store.Accept(ctx, dup); err == nil {
 				t.Fatal("accept with a duplicate postal id returned nil")

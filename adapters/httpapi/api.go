@@ -1,41 +1,35 @@
 package httpapi
 
 import (
-	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/posthaste/posthaste/domain/tenancy"
+	"github.com/posthaste/posthaste/domain/platform"
+	"github.com/posthaste/posthaste/events"
 )
 
-// Config wires an API. Search may be nil (GET /api/v2/messages answers 503 then).
+// Config wires an API.
 type Config struct {
-	Submitter    Submitter
-	Tenancy      Tenancy
-	Messages     Messages
-	Streams      Streams
-	Bodies       Bodies
-	Suppressions Suppressions
-	Search       Search
-	Store        Store
-	Stats        StatsFunc // nil: GET /api/v2/stats answers 503
-	// Webhooks and WebhookDeliveries serve /api/v2/webhooks (503 when nil).
-	Webhooks          Webhooks
-	WebhookDeliveries WebhookDeliveries
-	Logger            *slog.Logger
+	// App is the platform: every command and query the API runs (required).
+	App *platform.Application
+	// Store keeps the API's own rows: Postal ids and idempotency keys (required).
+	Store Store
+	// Probes are the backends GET /readyz pings (none: always ready).
+	Probes []platform.Probe
+	// Metrics is served at GET /metrics (nil: 404).
+	Metrics http.Handler
+	Logger  *slog.Logger // required
 	// AdminToken, when set, is accepted as "Authorization: Bearer <token>" on /api/v2 for
-	// management of any server (server-scoped calls then name the server: ?server=ORG/NAME).
+	// management of any server (server-scoped calls then name the server: ?server=ORG/NAME),
+	// and is what the event feed GET /api/v2/events requires.
 	AdminToken string
 	// MaxBodyBytes bounds request bodies (413 above). Default 36 MiB (25 MB of mail in base64).
 	MaxBodyBytes int64
@@ -43,59 +37,50 @@ type Config struct {
 	// Defaults 5000/s and 10000; a negative rate disables the limit.
 	RatePerSecond float64
 	Burst         int
-	// KeyCacheTTL is how long a checked API key is trusted without reading its credential
-	// again (a revocation takes effect within it). Default 5s.
+	// KeyCacheTTL is how long a checked API key is trusted without asking the application
+	// again (a revocation through another node takes effect within it; one through this API
+	// at once). Default 5s.
 	KeyCacheTTL time.Duration
 	// IdempotencyTTL is how long an Idempotency-Key is kept. Default 24h.
 	IdempotencyTTL time.Duration
-	// Wake is called after an acceptance (nudges local delivery workers); may be nil.
-	Wake   func()
-	Clock  func() time.Time // time.Now when nil
-	Random io.Reader        // crypto/rand when nil
+	Clock          func() time.Time // time.Now when nil
+	Random         io.Reader        // crypto/rand when nil
 }
 
-// API serves /api/v1 and /api/v2.
+// API serves everything the web role serves: /api/v1, /api/v2 (with the event feed), /livez,
+// /readyz, /metrics and /.well-known/jwks.json.
 type API struct {
-	cfg     Config
-	log     *slog.Logger
-	mux     *http.ServeMux
-	keys    sync.Map // hash -> keyEntry
+	cfg   Config
+	app   *platform.Application
+	log   *slog.Logger
+	mux   *http.ServeMux
+	admin platform.Caller // the admin token's caller: api:admin, an operator
+
+	keys    sync.Map // API key hash -> keyEntry
 	limitMu sync.Mutex
 	buckets map[string]*bucket
 	routes  []string // /api/v2 patterns
 }
 
-type keyEntry struct {
-	cred  tenancy.Credential
-	until time.Time
-}
+// adminActor is who the admin token's commands are recorded as.
+var adminActor = events.Actor{Type: events.ActorAPI, ID: "admin"}
 
-// New refuses missing dependencies.
+// New refuses missing dependencies, listing every one.
 func New(cfg Config) (*API, error) {
 	var errs []error
-	if cfg.Submitter == nil {
-		errs = append(errs, errors.New("submitter is nil"))
-	}
-	if cfg.Tenancy == nil {
-		errs = append(errs, errors.New("tenancy is nil"))
-	}
-	if cfg.Messages == nil {
-		errs = append(errs, errors.New("messages is nil"))
-	}
-	if cfg.Streams == nil {
-		errs = append(errs, errors.New("streams is nil"))
-	}
-	if cfg.Bodies == nil {
-		errs = append(errs, errors.New("bodies is nil"))
-	}
-	if cfg.Suppressions == nil {
-		errs = append(errs, errors.New("suppressions is nil"))
+	if cfg.App == nil {
+		errs = append(errs, errors.New("application is nil"))
 	}
 	if cfg.Store == nil {
 		errs = append(errs, errors.New("store is nil"))
 	}
 	if cfg.Logger == nil {
 		errs = append(errs, errors.New("logger is nil"))
+	}
+	for i, p := range cfg.Probes {
+		if p.Name == "" || p.Ping == nil {
+			errs = append(errs, fmt.Errorf("probe %d has no name or no ping", i))
+		}
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("httpapi: new: %w", errors.Join(errs...))
@@ -121,14 +106,19 @@ func New(cfg Config) (*API, error) {
 	if cfg.Random == nil {
 		cfg.Random = rand.Reader
 	}
-	a := &API{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), buckets: map[string]*bucket{}}
+	a := &API{cfg: cfg, app: cfg.App, log: cfg.Logger, mux: http.NewServeMux(), admin: platform.Operator(adminActor),
+		buckets: map[string]*bucket{}}
 	a.routesV1()
 	a.routesV2()
 	a.routesWebhooks()
+	a.routesEvents()
+	a.routesOperations()
+	a.routesJWKS()
 	return a, nil
 }
 
-// Handler serves /api/v1/... and /api/v2/...; mount it under "/api/".
+// Handler serves every route of the API (mount it at "/"): a handler that panics answers 500
+// and is logged once; request bodies are bounded by MaxBodyBytes.
 func (a *API) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
@@ -143,95 +133,6 @@ func (a *API) Handler() http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
 		a.mux.ServeHTTP(w, r)
 	})
-}
-
-// principal is who calls: an API key of one server, or the admin token.
-type principal struct {
-	ServerID     string
-	CredentialID string
-	Hold         bool
-	Admin        bool
-	key          string // rate-limit key
-}
-
-var (
-	errNoKey      = errors.New("no api key")
-	errBadKey     = errors.New("invalid api key")
-	errRevokedKey = errors.New("revoked api key")
-)
-
-// authKey resolves an API key to its credential (cached for KeyCacheTTL).
-func (a *API) authKey(ctx context.Context, key string) (principal, error) {
-	if key == "" {
-		return principal{}, errNoKey
-	}
-	hash := tenancy.HashSecret(key)
-	now := a.cfg.Clock()
-	if e, ok := a.keys.Load(hash); ok && now.Before(e.(keyEntry).until) {
-		c := e.(keyEntry).cred
-		return principal{ServerID: c.ServerID, CredentialID: c.ID, Hold: c.Hold, key: "k:" + c.ID}, nil
-	}
-	c, err := a.cfg.Tenancy.CredentialByKeyHash(ctx, hash)
-	if errors.Is(err, tenancy.ErrNotFound) {
-		// A credential created a moment ago may still be on its way into the store's read
-		// path (MariaDB stamps positions after commit): look once more before refusing.
-		c, err = a.cfg.Tenancy.CredentialByKeyHash(ctx, hash)
-	}
-	if errors.Is(err, tenancy.ErrNotFound) {
-		return principal{}, errBadKey
-	}
-	if err != nil {
-		return principal{}, fmt.Errorf("httpapi: check key: %w", err)
-	}
-	if c.Revoked {
-		a.keys.Delete(hash)
-		return principal{}, errRevokedKey
-	}
-	a.keys.Store(hash, keyEntry{cred: c, until: now.Add(a.cfg.KeyCacheTTL)})
-	return principal{ServerID: c.ServerID, CredentialID: c.ID, Hold: c.Hold, key: "k:" + c.ID}, nil
-}
-
-// isAdmin compares a bearer token with the admin token in constant time.
-func (a *API) isAdmin(token string) bool {
-	return a.cfg.AdminToken != "" && token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(a.cfg.AdminToken)) == 1
-}
-
-// bucket is one key's token bucket.
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-// allow takes one token of key's bucket; it returns the wait before the next token when empty.
-func (a *API) allow(key string) (bool, time.Duration) {
-	if a.cfg.RatePerSecond < 0 {
-		return true, 0
-	}
-	now := a.cfg.Clock()
-	a.limitMu.Lock()
-	defer a.limitMu.Unlock()
-	b := a.buckets[key]
-	if b == nil {
-		b = &bucket{tokens: float64(a.cfg.Burst), last: now}
-		a.buckets[key] = b
-	}
-	b.tokens = math.Min(float64(a.cfg.Burst), b.tokens+now.Sub(b.last).Seconds()*a.cfg.RatePerSecond)
-	b.last = now
-	if b.tokens >= 1 {
-		b.tokens--
-		return true, 0
-	}
-	wait := time.Duration((1 - b.tokens) / a.cfg.RatePerSecond * float64(time.Second))
-	return false, wait
-}
-
-// retryAfter renders a wait as whole seconds, at least 1.
-func retryAfter(d time.Duration) string {
-	s := int(math.Ceil(d.Seconds()))
-	if s < 1 {
-		s = 1
-	}
-	return strconv.Itoa(s)
 }
 
 // clientIP is the remote address of the connection (no proxy headers are trusted).

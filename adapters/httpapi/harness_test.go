@@ -18,31 +18,26 @@ import (
 	"github.com/posthaste/posthaste/adapters/sqlstore"
 	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
 	"github.com/posthaste/posthaste/domain"
-	"github.com/posthaste/posthaste/domain/message"
-	"github.com/posthaste/posthaste/domain/sendpolicy"
-	"github.com/posthaste/posthaste/domain/submission"
-	"github.com/posthaste/posthaste/domain/suppression"
+	"github.com/posthaste/posthaste/domain/platform"
 	"github.com/posthaste/posthaste/domain/tenancy"
-	"github.com/posthaste/posthaste/domain/webhook"
 	"github.com/posthaste/posthaste/events"
 	"github.com/posthaste/posthaste/projections/messageview"
-	"github.com/posthaste/posthaste/projections/stats"
-	"github.com/posthaste/posthaste/projections/webhookqueue"
 )
 
 // backend is the store the API runs on (events, acceptance, bodies, its own rows, the SQL
 // database), on SQLite or MariaDB.
 type backend = *sqlstore.Store
 
-// env is a running API on a real store with one org "acme" and servers acme/main
-// (domain example.org, verified) and acme/other (domain other.org).
+// env is a running API on the real application (platform.New) over a real store with its read
+// models (adapters/sqlstore/views.go), with one org "acme" and servers acme/main (domain
+// example.org, verified) and acme/other (domain other.org).
 type env struct {
 	t       testing.TB
 	url     string
 	api     *httpapi.API
+	app     *platform.Application
 	store   backend
 	dialect string
-	th      *tenancy.Handlers
 	key     string // api key of acme/main
 	other   string // api key of acme/other
 	admin   string
@@ -62,72 +57,85 @@ type exchange struct {
 }
 
 type options struct {
-	rate  float64
-	burst int
-	max   int64
+	rate    float64
+	burst   int
+	max     int64
+	probes  []platform.Probe
+	metrics http.Handler
 }
+
+var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func sqliteBackend(t testing.TB) (backend, string) {
 	return sqlstoretest.SQLite(t), "sqlite"
 }
 
 func mariadbBackend(t testing.TB) (backend, string) {
-	return sqlstoretest.MariaDB(t, sqlstore.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))), "mysql"
+	return sqlstoretest.MariaDB(t, sqlstore.WithLogger(discard)), "mysql"
+}
+
+// newApp composes the application as serve does, on st and its read models (no workflows);
+// edit changes the Deps first.
+func newApp(t testing.TB, st backend, dialect string, edit ...func(*platform.Deps)) *platform.Application {
+	t.Helper()
+	key := make([]byte, 32)
+	rand.Read(key)
+	secrets, err := st.Secrets(key, rand.Reader, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := st.DB()
+	creds, err := sqlstore.NewCredentialIndex(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	view, err := sqlstore.NewMessageView(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reports, err := sqlstore.NewStatsReports(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliveries, err := sqlstore.NewWebhookDeliveries(db, sqlstoreDialect(dialect))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := platform.Deps{
+		Events: st, Acceptor: st, Bodies: st, Transcripts: st, Secrets: secrets, Resolver: emptyResolver{},
+		Credentials: creds, Messages: view, Stats: reports, WebhookDeliveries: deliveries,
+		Config: platform.Config{Hostname: "posthaste.test", ReturnPathDomain: "rp.posthaste.test", SPFInclude: "spf.posthaste.test"},
+		Clock:  time.Now, Rand: rand.Reader, Logger: discard,
+	}
+	for _, f := range edit {
+		f(&d)
+	}
+	app, err := platform.New(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app
 }
 
 func newEnv(t testing.TB, mk func(t testing.TB) (backend, string), o options) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, dialect := mk(t)
-	key := make([]byte, 32)
-	rand.Read(key)
-	var secrets tenancy.SecretStore
-	secrets, err := st.Secrets(key, rand.Reader, time.Now)
-	if err != nil {
+	app := newApp(t, st, dialect)
+	op := platform.Operator(events.Actor{Type: events.ActorCLI, ID: "test"})
+	if _, err := app.Commands.CreateOrg(ctx, op, "acme"); err != nil {
 		t.Fatal(err)
 	}
-	th, err := tenancy.NewHandlers(tenancy.Deps{Store: st, Clock: time.Now, Rand: rand.Reader, Secrets: secrets,
-		DNS:      tenancy.DNSConfig{SPFInclude: "spf.posthaste.test", ReturnPathDomain: "rp.posthaste.test", Hostname: "posthaste.test"},
-		Resolver: emptyResolver{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := domain.Recorder{Clock: time.Now}
-	sup, err := suppression.NewHandler(st, rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	acc, err := sendpolicy.New(th, nil, sup, nil, st, rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub, err := submission.NewHandler(submission.Config{Hostname: "posthaste.test", Domains: httpapi.NewDomainCache(acc, 10*time.Second, nil), Acceptor: st, Holds: acc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs, err := message.NewHandler(st, rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	search, err := messageview.NewReader(st.DB())
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := st.API()
-	actor := events.Actor{Type: events.ActorCLI, ID: "test"}
-	if _, err := th.CreateOrg(ctx, tenancy.CreateOrg{Name: "acme", Actor: actor}); err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, store: st, dialect: dialect, th: th, admin: "admin-token-for-tests-0123456789"}
+	e := &env{t: t, app: app, store: st, dialect: dialect, admin: "admin-token-for-tests-0123456789"}
 	for _, s := range []struct{ name, domain string }{{"main", "example.org"}, {"other", "other.org"}} {
 		ref := tenancy.ServerRef{Org: "acme", Name: s.name}
-		if _, err := th.CreateServer(ctx, tenancy.CreateServer{Ref: ref, Actor: actor}); err != nil {
+		if _, err := app.Commands.CreateServer(ctx, op, tenancy.CreateServer{Ref: ref}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := th.AddDomain(ctx, tenancy.AddDomain{Domain: s.domain, Server: ref, SkipVerification: true, Actor: actor}); err != nil {
+		if _, err := app.Commands.AddDomain(ctx, op, tenancy.AddDomain{Domain: s.domain, Server: ref, SkipVerification: true}); err != nil {
 			t.Fatal(err)
 		}
-		nc, err := th.CreateCredential(ctx, tenancy.CreateCredential{Server: ref, Type: tenancy.CredentialAPI, Actor: actor})
+		nc, err := app.Commands.CreateCredential(ctx, op, tenancy.CreateCredential{Server: ref, Type: tenancy.CredentialAPI})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,25 +145,8 @@ func newEnv(t testing.TB, mk func(t testing.TB) (backend, string), o options) *e
 			e.other = nc.Key
 		}
 	}
-	wh, err := webhook.NewHandlers(webhook.Deps{Store: st, Secrets: secrets, Clock: time.Now, Rand: rand.Reader})
-	if err != nil {
-		t.Fatal(err)
-	}
-	whReader, err := webhookqueue.NewReader(st.DB())
-	if err != nil {
-		t.Fatal(err)
-	}
-	whQueue, err := sqlstore.NewWebhookQueue(st.DB(), sqlstoreDialect(dialect))
-	if err != nil {
-		t.Fatal(err)
-	}
-	whStore := webhookDeliveries{whReader, whQueue}
-	api, err := httpapi.New(httpapi.Config{Webhooks: wh, WebhookDeliveries: whStore, Submitter: sub, Tenancy: th, Messages: msgs, Streams: st, Bodies: st, Suppressions: sup,
-		Search: search, Store: store, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), AdminToken: e.admin,
-		Stats: func(ctx context.Context, req stats.ReportRequest) (stats.Report, error) {
-			return stats.BuildReport(ctx, st.DB(), req)
-		},
-		RatePerSecond: o.rate, Burst: o.burst, MaxBodyBytes: o.max})
+	api, err := httpapi.New(httpapi.Config{App: app, Store: st.API(), Probes: o.probes, Metrics: o.metrics, Logger: discard,
+		AdminToken: e.admin, RatePerSecond: o.rate, Burst: o.burst, MaxBodyBytes: o.max})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,6 +305,15 @@ func (e *env) project() {
 	}
 }
 
+// stamp gives positions to every committed event (what the relay does on MariaDB; SQLite
+// positions at commit), so the event feed sees them.
+func (e *env) stamp() {
+	e.t.Helper()
+	if _, err := e.store.Pending(context.Background(), 1_000_000); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 type emptyResolver struct{}
 
 func (emptyResolver) LookupTXT(context.Context, string) ([]string, error)    { return nil, nil }
@@ -327,10 +327,4 @@ func sqlstoreDialect(name string) sqlstore.Dialect {
 		return sqlstore.SQLite
 	}
 	return sqlstore.MariaDB
-}
-
-// webhookDeliveries lists deliveries from the read model and re-queues them through the queue.
-type webhookDeliveries struct {
-	*webhookqueue.Reader
-	*sqlstore.WebhookQueue
 }

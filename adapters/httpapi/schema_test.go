@@ -31,6 +31,8 @@ type openAPIContract struct {
 }
 
 var loadContract = sync.OnceValues(func() (*openAPIContract, error) {
+	// The event feed's JSON lines are documented as a string: read them as text.
+	openapi3filter.RegisterBodyDecoder("application/x-ndjson", openapi3filter.PlainBodyDecoder)
 	loader := openapi3.NewLoader()
 	doc, err := loader.LoadFromData(httpapi.OpenAPI())
 	if err != nil {

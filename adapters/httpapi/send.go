@@ -27,14 +27,16 @@ type sentRcpt struct {
 	Token    string
 }
 
-// accept submits one message for rcpts and gives each message stream its integer id and
-// token. The ids are recorded in the acceptance transaction (submission.Submission.PostalIDs):
-// a client told an id can always look it up, and a failed acceptance leaves no id behind.
+// accept submits one message for rcpts as the caller (Commands.Submit: an API key acts for its
+// server; the admin token for the server in scope, with the credential id "admin") and gives
+// each message stream its integer id and token. The ids are recorded in the acceptance
+// transaction (submission.Submission.PostalIDs): a client told an id can always look it up, and
+// a failed acceptance leaves no id behind. The application wakes the delivery workers.
 func (a *API) accept(ctx context.Context, p principal, mailFrom string, rcpts []string, body []byte, ip string) (sent, error) {
 	var ids []int64
 	var tokens []string
-	res, err := a.cfg.Submitter.Submit(ctx, submission.Submission{
-		Principal:  submission.Principal{ServerID: p.ServerID, CredentialID: p.CredentialID, Hold: p.Hold},
+	sub := submission.Submission{
+		Principal:  submission.Principal{ServerID: p.ServerID},
 		MailFrom:   mailFrom,
 		Recipients: rcpts,
 		Body:       body,
@@ -60,12 +62,13 @@ func (a *API) accept(ctx context.Context, p principal, mailFrom string, rcpts []
 			}
 			return out, nil
 		},
-	})
+	}
+	if p.Admin {
+		sub.Principal.CredentialID = adminActor.ID
+	}
+	res, err := a.app.Commands.Submit(ctx, p.caller, sub)
 	if err != nil {
 		return sent{}, err
-	}
-	if a.cfg.Wake != nil {
-		a.cfg.Wake()
 	}
 	if len(ids) != len(res.MessageIDs) {
 		return sent{}, fmt.Errorf("httpapi: accept: %d ids for %d messages", len(ids), len(res.MessageIDs))

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/hex"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/posthaste/posthaste/domain/address"
 	"github.com/posthaste/posthaste/domain/message"
+	"github.com/posthaste/posthaste/domain/platform"
 	"github.com/posthaste/posthaste/events"
 )
 
@@ -120,7 +120,7 @@ func (a *API) v1(h func(c *v1Call) outcome) http.HandlerFunc {
 		}
 		p, err := a.authKey(r.Context(), key)
 		switch {
-		case errors.Is(err, errBadKey) || errors.Is(err, errRevokedKey):
+		case errors.Is(err, errBadKey):
 			writeOutcome(w, a.v1Error(c, "InvalidServerAPIKey", map[string]any{"message": "The API token provided in X-Server-API-Key was not valid.", "token": key}))
 			return
 		case err != nil:
@@ -421,17 +421,14 @@ func (a *API) v1Find(c *v1Call) (*message.Message, int64, string, *outcome) {
 	if !found {
 		return nil, 0, "", notFound()
 	}
-	m, err := a.cfg.Messages.Get(c.r.Context(), streamID)
-	if errors.Is(err, message.ErrNotFound) {
+	m, err := a.app.Queries.Message(c.r.Context(), c.p.caller, streamID) // another server's answers as missing
+	if errors.Is(err, platform.ErrNotFound) {
 		return nil, 0, "", notFound()
 	}
 	if err != nil {
 		a.log.Error("httpapi: v1 message", "err", err)
 		o := a.v1Error(c, "InternalError", map[string]any{"message": "The message could not be read, try again later"})
 		return nil, 0, "", &o
-	}
-	if m.ServerID != c.p.ServerID {
-		return nil, 0, "", notFound()
 	}
 	return m, id, token, nil
 }
@@ -482,7 +479,7 @@ func (a *API) v1Message(c *v1Call) outcome {
 	out := map[string]any{"id": id, "token": token}
 	if want("status") {
 		var last time.Time
-		if recs, err := a.cfg.Streams.ReadStream(c.r.Context(), events.StreamMessage, m.ID, 1); err == nil {
+		if recs, err := a.app.Queries.MessageEvents(c.r.Context(), c.p.caller, m.ID); err == nil {
 			for _, r := range recs {
 				if r.Envelope.Type == "message.attempted" {
 					last = r.Envelope.OccurredAt
@@ -507,7 +504,7 @@ func (a *API) v1Message(c *v1Call) outcome {
 	}
 	needBody := want("plain_body") || want("html_body") || want("attachments") || want("headers") || want("raw_message")
 	if needBody {
-		raw, err := a.cfg.Bodies.Body(c.r.Context(), m.Queued.BodyID)
+		raw, err := a.app.Queries.MessageBody(c.r.Context(), c.p.caller, m.ID)
 		if err != nil {
 			a.log.Error("httpapi: v1 message body", "err", err)
 			return a.v1Error(c, "InternalError", map[string]any{"message": "The message body could not be read, try again later"})
@@ -553,7 +550,7 @@ func (a *API) v1Deliveries(c *v1Call) outcome {
 	if fail != nil {
 		return *fail
 	}
-	recs, err := a.cfg.Streams.ReadStream(c.r.Context(), events.StreamMessage, m.ID, 1)
+	recs, err := a.app.Queries.MessageEvents(c.r.Context(), c.p.caller, m.ID)
 	if err != nil {
 		a.log.Error("httpapi: v1 deliveries", "err", err)
 		return a.v1Error(c, "InternalError", map[string]any{"message": "The deliveries could not be read, try again later"})

@@ -15,17 +15,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/message"
+	"github.com/posthaste/posthaste/domain/platform"
 	"github.com/posthaste/posthaste/domain/suppression"
 	"github.com/posthaste/posthaste/domain/tenancy"
-	"github.com/posthaste/posthaste/events"
 	"github.com/posthaste/posthaste/projections/messageview"
-	"github.com/posthaste/posthaste/projections/stats"
 )
-
-// StatsFunc builds a server's analytics report (stats.BuildReport on the read-model database).
-type StatsFunc func(ctx context.Context, req stats.ReportRequest) (stats.Report, error)
 
 // Limits of the native API.
 const (
@@ -95,7 +90,7 @@ func (a *API) v2(needServer bool, h func(c *call)) http.HandlerFunc {
 			writeProblem(w, http.StatusUnauthorized, "unauthorized", "Unauthorized", "no API key: send Authorization: Bearer <key>")
 			return
 		case a.isAdmin(token):
-			c.p = principal{Admin: true, key: "admin"}
+			c.p = principal{caller: a.admin, Admin: true, key: "admin"}
 			c.server = r.URL.Query().Get("server")
 			if c.server != "" {
 				if _, err := tenancy.ParseServerRef(c.server); err != nil {
@@ -110,7 +105,7 @@ func (a *API) v2(needServer bool, h func(c *call)) http.HandlerFunc {
 		default:
 			p, err := a.authKey(r.Context(), token)
 			switch {
-			case errors.Is(err, errBadKey) || errors.Is(err, errRevokedKey):
+			case errors.Is(err, errBadKey):
 				w.Header().Set("WWW-Authenticate", `Bearer realm="posthaste", error="invalid_token"`)
 				writeProblem(w, http.StatusUnauthorized, "unauthorized", "Unauthorized", "the API key is not valid")
 				return
@@ -134,12 +129,13 @@ func (a *API) v2(needServer bool, h func(c *call)) http.HandlerFunc {
 	}
 }
 
-func (c *call) cause() domain.Cause {
-	if c.p.Admin {
-		return domain.Cause{Actor: events.Actor{Type: events.ActorAPI, ID: "admin"}}
-	}
-	return domain.Cause{Actor: events.Actor{Type: events.ActorAPI, ID: c.p.CredentialID}}
-}
+// caller is who the call runs the application's commands and queries as.
+func (c *call) caller() platform.Caller { return c.p.caller }
+
+// inScope reports whether a thing of serverID is on the server the call acts on: an API key's
+// caller is scoped by the application already; the admin token's (an operator) is scoped to
+// ?server= here.
+func (c *call) inScope(serverID string) bool { return serverID == c.server }
 
 func (c *call) serverRef() tenancy.ServerRef {
 	ref, _ := tenancy.ParseServerRef(c.server)
@@ -372,22 +368,12 @@ func (a *API) v2Send(c *call) {
 		if err != nil {
 			return a.v2SendFailure(err)
 		}
-		s, err := a.accept(c.r.Context(), c.acceptor(), from, rcpts, m.build(boundary), clientIP(c.r))
+		s, err := a.accept(c.r.Context(), c.p, from, rcpts, m.build(boundary), clientIP(c.r))
 		if err != nil {
 			return a.v2SendFailure(err)
 		}
 		return jsonOutcome(http.StatusAccepted, toV2Sent(s))
 	}, a.v2IdemConflict)
-}
-
-// acceptor is the principal acceptance runs as (an admin acts for the server in scope).
-func (c *call) acceptor() principal {
-	p := c.p
-	p.ServerID = c.server
-	if p.Admin {
-		p.CredentialID = "admin"
-	}
-	return p
 }
 
 func toV2Sent(s sent) v2SendResponse {
@@ -500,7 +486,7 @@ func (a *API) v2SendBatch(c *call) {
 			boundary, err := randomToken(a.cfg.Random, 24)
 			var s sent
 			if err == nil {
-				s, err = a.accept(c.r.Context(), c.acceptor(), from, []string{addr}, m.build(boundary), clientIP(c.r))
+				s, err = a.accept(c.r.Context(), c.p, from, []string{addr}, m.build(boundary), clientIP(c.r))
 			}
 			if err != nil {
 				o := a.v2SendFailure(err)
@@ -522,48 +508,86 @@ func (a *API) v2SendBatch(c *call) {
 
 // ---- messages ----
 
+// v2MessageSummary is one row of a listing (the message view's row, as it always was encoded).
+type v2MessageSummary struct {
+	ID            string    `json:"id"`
+	Server        string    `json:"server"`
+	Status        string    `json:"status"`
+	RcptTo        string    `json:"rcpt_to"`
+	MailFrom      string    `json:"mail_from"`
+	HeaderFrom    string    `json:"header_from"`
+	Subject       string    `json:"subject"`
+	Tag           string    `json:"tag"`
+	MessageID     string    `json:"message_id_header"`
+	Size          int64     `json:"size"`
+	SubmissionID  string    `json:"submission_id"`
+	QueuedAt      time.Time `json:"queued_at"`
+	LastEventAt   time.Time `json:"last_event_at"`
+	Attempts      int       `json:"attempts"`
+	LastReplyCode int       `json:"last_reply_code,omitempty"`
+	LastReply     string    `json:"last_reply,omitempty"`
+	BounceReason  string    `json:"bounce_reason,omitempty"`
+	BounceClass   string    `json:"bounce_class,omitempty"`
+	HoldReason    string    `json:"held_reason,omitempty"`
+}
+
+func toV2Summary(m message.Summary) v2MessageSummary {
+	return v2MessageSummary{ID: m.ID, Server: m.ServerID, Status: string(m.Status), RcptTo: m.RcptTo, MailFrom: m.MailFrom,
+		HeaderFrom: m.HeaderFrom, Subject: m.Subject, Tag: m.Tag, MessageID: m.MessageIDHeader, Size: m.Size,
+		SubmissionID: m.SubmissionID, QueuedAt: m.QueuedAt, LastEventAt: m.LastEventAt, Attempts: m.Attempts,
+		LastReplyCode: m.LastReplyCode, LastReply: m.LastReply, BounceReason: m.BounceReason, BounceClass: m.BounceClass,
+		HoldReason: m.HoldReason}
+}
+
+// checkMessageQuery names what is wrong with q (the operators' search syntax) as the field
+// name: the application refuses the same, but the API names every bad field of a request at once.
+func checkMessageQuery(name, q string, errs []fieldError) []fieldError {
+	if _, err := messageview.ParseQuery(q); err != nil {
+		errs = append(errs, fieldError{name, err.Error()})
+	}
+	return errs
+}
+
 func (a *API) v2Messages(c *call) {
-	if a.cfg.Search == nil {
-		writeProblem(c.w, http.StatusServiceUnavailable, "unavailable", "Service unavailable", "message search is not configured")
-		return
-	}
 	q := c.r.URL.Query()
-	var errs []fieldError
-	query, err := messageview.ParseQuery(q.Get("q"))
-	if err != nil {
-		errs = append(errs, fieldError{"q", err.Error()})
-	}
+	errs := checkMessageQuery("q", q.Get("q"), nil)
 	limit, lerr := pageLimit(q.Get("limit"))
 	if lerr != nil {
 		errs = append(errs, *lerr)
 	}
-	req := messageview.ListRequest{Server: c.server, Query: query, Limit: limit, Oldest: q.Get("order") == "oldest"}
+	req := platform.MessageQuery{Query: q.Get("q"), Limit: limit, Cursor: q.Get("cursor"), Oldest: q.Get("order") == "oldest"}
 	if o := q.Get("order"); o != "" && o != "oldest" && o != "newest" {
 		errs = append(errs, fieldError{"order", "oldest or newest"})
 	}
-	if cur := q.Get("cursor"); cur != "" {
-		cc, err := messageview.DecodeCursor(cur)
-		if err != nil {
+	if req.Cursor != "" {
+		if _, err := messageview.DecodeCursor(req.Cursor); err != nil {
 			errs = append(errs, fieldError{"cursor", "not a cursor returned by this endpoint"})
 		}
-		req.After = &cc
 	}
 	if len(errs) > 0 {
 		writeProblem(c.w, http.StatusBadRequest, "invalid-query", "Invalid query", "", errs...)
 		return
 	}
-	page, err := a.cfg.Search.List(c.r.Context(), req)
-	if err != nil {
+	page, err := a.app.Queries.Messages(c.r.Context(), c.caller(), c.server, req)
+	switch {
+	case errors.Is(err, platform.ErrNotConfigured):
+		writeProblem(c.w, http.StatusServiceUnavailable, "unavailable", "Service unavailable", "message search is not configured")
+		return
+	case errors.Is(err, platform.ErrNotFound):
+		a.tenancyFailure(c, err, "server")
+		return
+	case err != nil:
 		a.log.Error("httpapi: search", "err", err)
 		writeProblem(c.w, http.StatusServiceUnavailable, "unavailable", "Service unavailable", "search failed, try again later")
 		return
 	}
-	out := map[string]any{"messages": page.Messages, "next_cursor": nil}
-	if page.Messages == nil {
-		out["messages"] = []messageview.Message{}
+	msgs := make([]v2MessageSummary, 0, len(page.Messages))
+	for _, m := range page.Messages {
+		msgs = append(msgs, toV2Summary(m))
 	}
-	if page.Next != nil {
-		out["next_cursor"] = page.Next.Encode()
+	out := map[string]any{"messages": msgs, "next_cursor": nil}
+	if page.Next != "" {
+		out["next_cursor"] = page.Next
 	}
 	writeOutcome(c.w, jsonOutcome(http.StatusOK, out))
 }
@@ -582,17 +606,26 @@ func pageLimit(v string) (int, *fieldError) {
 // loadMessage reads a message of the server in scope; it writes 404 for any other.
 func (a *API) loadMessage(c *call) (*message.Message, bool) {
 	id := c.r.PathValue("id")
-	m, err := a.cfg.Messages.Get(c.r.Context(), id)
-	if errors.Is(err, message.ErrNotFound) || (err == nil && m.ServerID != c.server) {
-		writeProblem(c.w, http.StatusNotFound, "not-found", "Message not found", "no message "+id+" on this server")
-		return nil, false
+	m, err := a.app.Queries.Message(c.r.Context(), c.caller(), id)
+	if err == nil && !c.inScope(m.ServerID) {
+		err = &platform.NotFoundError{Kind: "message", Name: id}
 	}
-	if err != nil {
+	return m, a.messageFailure(c, id, err)
+}
+
+// messageFailure writes the answer of a failed message read (nothing when err is nil) and
+// reports whether there was none.
+func (a *API) messageFailure(c *call, id string, err error) bool {
+	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, platform.ErrNotFound):
+		writeProblem(c.w, http.StatusNotFound, "not-found", "Message not found", "no message "+id+" on this server")
+	default:
 		a.log.Error("httpapi: message", "err", err)
 		writeProblem(c.w, http.StatusServiceUnavailable, "unavailable", "Service unavailable", "the message could not be read")
-		return nil, false
 	}
-	return m, true
+	return false
 }
 
 type v2MessageView struct {
@@ -665,7 +698,7 @@ func (a *API) v2MessageEvents(c *call) {
 	if !ok {
 		return
 	}
-	recs, err := a.cfg.Streams.ReadStream(c.r.Context(), events.StreamMessage, m.ID, 1)
+	recs, err := a.app.Queries.MessageEvents(c.r.Context(), c.caller(), m.ID)
 	if err != nil {
 		a.log.Error("httpapi: message events", "err", err)
 		writeProblem(c.w, http.StatusServiceUnavailable, "unavailable", "Service unavailable", "the events could not be read")
@@ -679,12 +712,14 @@ func (a *API) v2MessageEvents(c *call) {
 	writeOutcome(c.w, jsonOutcome(http.StatusOK, map[string]any{"id": m.ID, "events": out}))
 }
 
-func (a *API) holdCommand(c *call, run func(ctx context.Context, id string, cause domain.Cause) error) {
+// holdCommand runs a hold command (Commands.ReleaseHold or CancelHold: a release wakes the
+// delivery workers) on a message of the server in scope and answers the message after it.
+func (a *API) holdCommand(c *call, run func(ctx context.Context, caller platform.Caller, id string) (*message.Message, error)) {
 	m, ok := a.loadMessage(c)
 	if !ok {
 		return
 	}
-	err := run(c.r.Context(), m.ID, c.cause())
+	m, err := run(c.r.Context(), c.caller(), m.ID)
 	switch {
 	case errors.Is(err, message.ErrNotHeld):
 		writeProblem(c.w, http.StatusConflict, "not-held", "Message is not held", err.Error())
@@ -694,18 +729,11 @@ func (a *API) holdCommand(c *call, run func(ctx context.Context, id string, caus
 		writeProblem(c.w, http.StatusServiceUnavailable, "unavailable", "Service unavailable", "the command could not be stored, try again")
 		return
 	}
-	if m, err = a.cfg.Messages.Get(c.r.Context(), m.ID); err != nil {
-		writeProblem(c.w, http.StatusServiceUnavailable, "unavailable", "Service unavailable", "the message could not be read")
-		return
-	}
-	if a.cfg.Wake != nil {
-		a.cfg.Wake()
-	}
 	writeOutcome(c.w, jsonOutcome(http.StatusOK, a.viewOf(c.r.Context(), m)))
 }
 
-func (a *API) v2Release(c *call)    { a.holdCommand(c, a.cfg.Messages.Release) }
-func (a *API) v2CancelHold(c *call) { a.holdCommand(c, a.cfg.Messages.CancelHold) }
+func (a *API) v2Release(c *call)    { a.holdCommand(c, a.app.Commands.ReleaseHold) }
+func (a *API) v2CancelHold(c *call) { a.holdCommand(c, a.app.Commands.CancelHold) }
 
 // ---- suppressions ----
 
@@ -736,7 +764,11 @@ func (a *API) v2Suppressions(c *call) {
 		writeProblem(c.w, http.StatusBadRequest, "invalid-query", "Invalid query", "", *ferr)
 		return
 	}
-	list, err := a.cfg.Suppressions.List(c.r.Context(), c.server, false)
+	list, err := a.app.Queries.Suppressions(c.r.Context(), c.caller(), c.server, false)
+	if errors.Is(err, platform.ErrNotFound) {
+		a.tenancyFailure(c, err, "server")
+		return
+	}
 	if err != nil {
 		a.log.Error("httpapi: suppressions", "err", err)
 		writeProblem(c.w, http.StatusServiceUnavailable, "unavailable", "Service unavailable", "the suppression list could not be read")
@@ -758,7 +790,11 @@ func (a *API) v2Suppressions(c *call) {
 }
 
 func (a *API) v2SuppressionsCSV(c *call) {
-	list, err := a.cfg.Suppressions.List(c.r.Context(), c.server, false)
+	list, err := a.app.Queries.Suppressions(c.r.Context(), c.caller(), c.server, false)
+	if errors.Is(err, platform.ErrNotFound) {
+		a.tenancyFailure(c, err, "server")
+		return
+	}
 	if err != nil {
 		a.log.Error("httpapi: suppressions csv", "err", err)
 		writeProblem(c.w, http.StatusServiceUnavailable, "unavailable", "Service unavailable", "the suppression list could not be read")
@@ -821,18 +857,18 @@ func (a *API) v2AddSuppression(c *call) {
 		writeProblem(c.w, http.StatusUnprocessableEntity, "invalid-fields", "Invalid fields", "", errs...)
 		return
 	}
-	if err := a.cfg.Suppressions.Add(c.r.Context(), c.server, addr, req.Reason, "api", ttl, c.cause()); err != nil {
-		if errors.Is(err, suppression.ErrBadAddress) {
-			writeProblem(c.w, http.StatusUnprocessableEntity, "invalid-fields", "Invalid fields", "", fieldError{"address", err.Error()})
-			return
-		}
+	e, err := a.app.Commands.AddSuppression(c.r.Context(), c.caller(),
+		platform.AddSuppression{Server: c.server, Address: addr, Reason: req.Reason, CausedBy: "api", TTL: ttl})
+	switch {
+	case errors.Is(err, suppression.ErrBadAddress):
+		writeProblem(c.w, http.StatusUnprocessableEntity, "invalid-fields", "Invalid fields", "", fieldError{"address", err.Error()})
+		return
+	case errors.Is(err, platform.ErrNotFound):
+		a.tenancyFailure(c, err, "server")
+		return
+	case err != nil:
 		a.log.Error("httpapi: add suppression", "err", err)
 		writeProblem(c.w, http.StatusServiceUnavailable, "unavailable", "Service unavailable", "the suppression could not be stored")
-		return
-	}
-	e, err := a.cfg.Suppressions.Get(c.r.Context(), c.server, addr)
-	if err != nil {
-		writeProblem(c.w, http.StatusServiceUnavailable, "unavailable", "Service unavailable", "the suppression could not be read")
 		return
 	}
 	writeOutcome(c.w, jsonOutcome(http.StatusCreated, toV2Suppression(e)))
@@ -840,8 +876,10 @@ func (a *API) v2AddSuppression(c *call) {
 
 func (a *API) v2RemoveSuppression(c *call) {
 	addr := c.r.PathValue("address")
-	err := a.cfg.Suppressions.Remove(c.r.Context(), c.server, addr, "removed through the API", c.cause())
+	err := a.app.Commands.RemoveSuppression(c.r.Context(), c.caller(), c.server, addr, "removed through the API")
 	switch {
+	case errors.Is(err, platform.ErrNotFound):
+		a.tenancyFailure(c, err, "server")
 	case errors.Is(err, suppression.ErrNotSuppressed) || errors.Is(err, suppression.ErrBadAddress):
 		writeProblem(c.w, http.StatusNotFound, "not-found", "Not suppressed", addr+" is not on this server's suppression list")
 	case err != nil:
@@ -874,12 +912,15 @@ func toV2Domain(d tenancy.SendingDomain) v2Domain {
 	return out
 }
 
+// tenancyFailure answers a failed tenancy command or query (servers, domains, credentials).
 func (a *API) tenancyFailure(c *call, err error, what string) {
 	switch {
-	case errors.Is(err, tenancy.ErrNotFound):
+	case errors.Is(err, platform.ErrNotFound) || errors.Is(err, tenancy.ErrNotFound):
 		writeProblem(c.w, http.StatusNotFound, "not-found", "Not found", what+" not found")
-	case errors.Is(err, tenancy.ErrInvalid):
+	case errors.Is(err, platform.ErrInvalid) || errors.Is(err, tenancy.ErrInvalid):
 		writeProblem(c.w, http.StatusUnprocessableEntity, "invalid-fields", "Invalid request", err.Error())
+	case errors.Is(err, platform.ErrForbidden):
+		writeProblem(c.w, http.StatusForbidden, "forbidden", "Forbidden", err.Error())
 	default:
 		a.log.Error("httpapi: "+what, "err", err)
 		writeProblem(c.w, http.StatusServiceUnavailable, "unavailable", "Service unavailable", what+" could not be read or stored")
@@ -887,7 +928,7 @@ func (a *API) tenancyFailure(c *call, err error, what string) {
 }
 
 func (a *API) v2Domains(c *call) {
-	ds, err := a.cfg.Tenancy.DomainsOfServer(c.r.Context(), c.serverRef())
+	ds, err := a.app.Queries.Domains(c.r.Context(), c.caller(), c.server)
 	if err != nil {
 		a.tenancyFailure(c, err, "server")
 		return
@@ -901,8 +942,8 @@ func (a *API) v2Domains(c *call) {
 
 // domainOfServer loads a domain and checks it belongs to the server in scope.
 func (a *API) domainOfServer(c *call) (tenancy.SendingDomain, []tenancy.DNSRecord, bool) {
-	d, recs, err := a.cfg.Tenancy.DomainDNSRecords(c.r.Context(), c.r.PathValue("name"))
-	if err == nil && d.ServerID != c.server {
+	d, recs, err := a.app.Queries.Domain(c.r.Context(), c.caller(), c.r.PathValue("name"))
+	if err == nil && !c.inScope(d.ServerID) {
 		err = tenancy.ErrNotFound
 	}
 	if err != nil {
@@ -928,7 +969,7 @@ func (a *API) v2VerifyDomain(c *call) {
 	if !ok {
 		return
 	}
-	res, err := a.cfg.Tenancy.CheckDomainDNS(c.r.Context(), tenancy.CheckDomainDNS{Domain: d.Name, Actor: c.cause().Actor})
+	res, err := a.app.Commands.VerifyDomain(c.r.Context(), c.caller(), d.Name)
 	if err != nil {
 		a.tenancyFailure(c, err, "domain")
 		return
@@ -969,7 +1010,7 @@ func toV2Credential(cr tenancy.Credential) v2Credential {
 }
 
 func (a *API) v2Credentials(c *call) {
-	cs, err := a.cfg.Tenancy.ListCredentials(c.r.Context(), c.serverRef())
+	cs, err := a.app.Queries.Credentials(c.r.Context(), c.caller(), c.server)
 	if err != nil {
 		a.tenancyFailure(c, err, "server")
 		return
@@ -1014,8 +1055,8 @@ func (a *API) v2CreateCredential(c *call) {
 		writeProblem(c.w, http.StatusUnprocessableEntity, "invalid-fields", "Invalid fields", "", errs...)
 		return
 	}
-	nc, err := a.cfg.Tenancy.CreateCredential(c.r.Context(), tenancy.CreateCredential{Server: c.serverRef(), Type: req.Type, Name: req.Name,
-		CIDR: req.CIDR, Hold: req.Hold, Actor: c.cause().Actor})
+	nc, err := a.app.Commands.CreateCredential(c.r.Context(), c.caller(), tenancy.CreateCredential{Server: c.serverRef(), Type: req.Type,
+		Name: req.Name, CIDR: req.CIDR, Hold: req.Hold})
 	if err != nil {
 		if errors.Is(err, tenancy.ErrInvalid) && req.Type == tenancy.CredentialSMTPIP {
 			writeProblem(c.w, http.StatusUnprocessableEntity, "invalid-fields", "Invalid fields", "", fieldError{"cidr", err.Error()})
@@ -1031,8 +1072,8 @@ func (a *API) v2CreateCredential(c *call) {
 
 func (a *API) v2RevokeCredential(c *call) {
 	id := c.r.PathValue("id")
-	cr, err := a.cfg.Tenancy.GetCredential(c.r.Context(), id)
-	if err == nil && cr.ServerID != c.server {
+	cr, err := a.app.Queries.Credential(c.r.Context(), c.caller(), id)
+	if err == nil && !c.inScope(cr.ServerID) {
 		err = tenancy.ErrNotFound
 	}
 	if err != nil {
@@ -1043,22 +1084,17 @@ func (a *API) v2RevokeCredential(c *call) {
 		writeProblem(c.w, http.StatusConflict, "already-revoked", "Already revoked", "credential "+id+" is already revoked")
 		return
 	}
-	cr, err = a.cfg.Tenancy.RevokeCredential(c.r.Context(), tenancy.RevokeCredential{ID: id, Reason: "revoked through the API", Actor: c.cause().Actor})
+	cr, err = a.app.Commands.RevokeCredential(c.r.Context(), c.caller(), tenancy.RevokeCredential{ID: id, Reason: "revoked through the API"})
 	if err != nil {
 		a.tenancyFailure(c, err, "credential")
 		return
 	}
-	a.keys.Range(func(k, v any) bool { // the revoked key stops working at once on this node
-		if v.(keyEntry).cred.ID == id {
-			a.keys.Delete(k)
-		}
-		return true
-	})
+	a.forgetCredential(id)
 	writeOutcome(c.w, jsonOutcome(http.StatusOK, toV2Credential(cr)))
 }
 
 func (a *API) v2Server(c *call) {
-	s, err := a.cfg.Tenancy.GetServer(c.r.Context(), c.serverRef())
+	s, err := a.app.Queries.Server(c.r.Context(), c.caller(), c.server)
 	if err != nil {
 		a.tenancyFailure(c, err, "server")
 		return
@@ -1068,13 +1104,9 @@ func (a *API) v2Server(c *call) {
 }
 
 func (a *API) v2Stats(c *call) {
-	if a.cfg.Stats == nil {
-		writeProblem(c.w, http.StatusServiceUnavailable, "unavailable", "Service unavailable", "statistics are not configured")
-		return
-	}
 	q := c.r.URL.Query()
 	now := a.cfg.Clock().UTC()
-	req := stats.ReportRequest{Server: c.server, From: now.Add(-24 * time.Hour).Truncate(time.Hour), To: now.Truncate(time.Hour).Add(time.Hour), Zone: time.UTC, ByHour: q.Get("by") != "day"}
+	req := platform.StatsRequest{From: now.Add(-24 * time.Hour).Truncate(time.Hour), To: now.Truncate(time.Hour).Add(time.Hour), Zone: time.UTC, ByHour: q.Get("by") != "day"}
 	var errs []fieldError
 	for _, f := range []struct {
 		name string
@@ -1098,8 +1130,15 @@ func (a *API) v2Stats(c *call) {
 		writeProblem(c.w, http.StatusBadRequest, "invalid-query", "Invalid query", "", errs...)
 		return
 	}
-	rep, err := a.cfg.Stats(c.r.Context(), req)
-	if err != nil {
+	rep, err := a.app.Queries.Stats(c.r.Context(), c.caller(), c.server, req)
+	switch {
+	case errors.Is(err, platform.ErrNotConfigured):
+		writeProblem(c.w, http.StatusServiceUnavailable, "unavailable", "Service unavailable", "statistics are not configured")
+		return
+	case errors.Is(err, platform.ErrNotFound):
+		a.tenancyFailure(c, err, "server")
+		return
+	case err != nil:
 		a.log.Error("httpapi: stats", "err", err)
 		writeProblem(c.w, http.StatusServiceUnavailable, "unavailable", "Service unavailable", "the report could not be built")
 		return
@@ -1115,16 +1154,10 @@ type v2BulkRequest struct {
 	Limit  int    `json:"limit"`  // at most this many messages (default and maximum 10000)
 }
 
-// maxBulk bounds one bulk action.
-const maxBulk = 10000
-
 // v2Bulk applies release or cancel-hold to every held message of the server matching a query
-// (read from the message view, each command checked on the message's own stream).
+// (Commands.BulkHold: read from the message view, each command checked on the message's own
+// stream).
 func (a *API) v2Bulk(c *call) {
-	if a.cfg.Search == nil {
-		writeProblem(c.w, http.StatusServiceUnavailable, "unavailable", "Service unavailable", "message search is not configured")
-		return
-	}
 	raw, ok := readBody(c.w, c.r)
 	if !ok {
 		return
@@ -1134,58 +1167,32 @@ func (a *API) v2Bulk(c *call) {
 		return
 	}
 	var errs []fieldError
-	var run func(ctx context.Context, id string, cause domain.Cause) error
-	switch req.Action {
-	case "release":
-		run = a.cfg.Messages.Release
-	case "cancel-hold":
-		run = a.cfg.Messages.CancelHold
-	default:
+	if req.Action != platform.BulkRelease && req.Action != platform.BulkCancelHold {
 		errs = append(errs, fieldError{"action", "release or cancel-hold"})
 	}
-	q, err := messageview.ParseQuery(req.Query)
-	if err != nil {
-		errs = append(errs, fieldError{"q", err.Error()})
-	}
+	errs = checkMessageQuery("q", req.Query, errs)
 	if req.Limit == 0 {
-		req.Limit = maxBulk
+		req.Limit = platform.MaxBulk
 	}
-	if req.Limit < 0 || req.Limit > maxBulk {
-		errs = append(errs, fieldError{"limit", "1.." + strconv.Itoa(maxBulk)})
+	if req.Limit < 0 || req.Limit > platform.MaxBulk {
+		errs = append(errs, fieldError{"limit", "1.." + strconv.Itoa(platform.MaxBulk)})
 	}
 	if len(errs) > 0 {
 		writeProblem(c.w, http.StatusUnprocessableEntity, "invalid-fields", "Invalid fields", "", errs...)
 		return
 	}
-	q.Status = []string{string(message.StatusHeld)}
-	done, skipped, failed := 0, 0, 0
-	var after *messageview.Cursor
-	for done+skipped+failed < req.Limit {
-		page, err := a.cfg.Search.List(c.r.Context(), messageview.ListRequest{Server: c.server, Query: q, Limit: min(500, req.Limit-done-skipped-failed), After: after, Oldest: true})
-		if err != nil {
-			a.log.Error("httpapi: bulk search", "err", err)
-			writeProblem(c.w, http.StatusServiceUnavailable, "unavailable", "Service unavailable", "search failed after "+strconv.Itoa(done)+" messages; repeat the call")
-			return
-		}
-		for _, m := range page.Messages {
-			err := run(c.r.Context(), m.ID, c.cause())
-			switch {
-			case err == nil:
-				done++
-			case errors.Is(err, message.ErrNotHeld):
-				skipped++ // the view lagged: no longer held
-			default:
-				a.log.Warn("httpapi: bulk action", "message", m.ID, "err", err)
-				failed++
-			}
-		}
-		if page.Next == nil {
-			break
-		}
-		after = page.Next
+	res, err := a.app.Commands.BulkHold(c.r.Context(), c.caller(), platform.BulkHold{Server: c.server, Action: req.Action, Query: req.Query, Limit: req.Limit})
+	switch {
+	case errors.Is(err, platform.ErrNotConfigured):
+		writeProblem(c.w, http.StatusServiceUnavailable, "unavailable", "Service unavailable", "message search is not configured")
+		return
+	case errors.Is(err, platform.ErrNotFound):
+		a.tenancyFailure(c, err, "server")
+		return
+	case err != nil:
+		a.log.Error("httpapi: bulk search", "err", err)
+		writeProblem(c.w, http.StatusServiceUnavailable, "unavailable", "Service unavailable", "search failed after "+strconv.Itoa(res.Applied)+" messages; repeat the call")
+		return
 	}
-	if done > 0 && a.cfg.Wake != nil {
-		a.cfg.Wake()
-	}
-	writeOutcome(c.w, jsonOutcome(http.StatusOK, map[string]any{"action": req.Action, "applied": done, "skipped": skipped, "failed": failed}))
+	writeOutcome(c.w, jsonOutcome(http.StatusOK, map[string]any{"action": req.Action, "applied": res.Applied, "skipped": res.Skipped, "failed": res.Failed}))
 }

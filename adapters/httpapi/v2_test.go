@@ -357,6 +357,16 @@ func exerciseV2(t *testing.T, e *env) {
 	e.v2("POST", "/api/v2/webhooks/"+wh.ID+"/deliveries/nope/redeliver", nil, 404, nil)
 	e.v2("POST", "/api/v2/webhooks/"+wh.ID+"/disable", nil, 200, nil)
 	e.v2("POST", "/api/v2/webhooks/"+wh.ID+"/disable", nil, 409, nil)
+
+	// The event feed (the admin token's; TestEventFeed pages it).
+	e.stamp()
+	if code, hdr, out := e.do("GET", "/api/v2/events?limit=2", nil, "Authorization", "Bearer "+e.admin); code != 200 ||
+		strings.Count(string(out), "\n") != 2 || hdr.Get("X-Posthaste-Next-After") == "" {
+		t.Fatalf("event feed: %d %s", code, out)
+	}
+	if code, _, out := e.do("GET", "/api/v2/events?limit=1001", nil, "Authorization", "Bearer "+e.admin); code != 400 {
+		t.Fatalf("event feed limit 1001: %d %s", code, out)
+	}
 }
 
 // batchBodyID reads the body id of a message from its detail.

@@ -1,33 +1,14 @@
 package httpapi
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strconv"
 	"time"
 
-	"github.com/posthaste/posthaste/domain"
+	"github.com/posthaste/posthaste/domain/platform"
 	"github.com/posthaste/posthaste/domain/webhook"
-	"github.com/posthaste/posthaste/projections/webhookqueue"
 )
-
-// Webhooks runs the subscription commands (webhook.Handlers).
-type Webhooks interface {
-	Create(ctx context.Context, c webhook.Create) (webhook.Subscription, string, error)
-	Get(ctx context.Context, id string) (webhook.Subscription, error)
-	List(ctx context.Context, serverID string) ([]webhook.Subscription, error)
-	Update(ctx context.Context, id string, u webhook.Update) (webhook.Subscription, error)
-	Disable(ctx context.Context, id, reason string, cause domain.Cause) (webhook.Subscription, error)
-	RotateSecret(ctx context.Context, id string, cause domain.Cause) (webhook.Subscription, string, error)
-}
-
-// WebhookDeliveries reads webhook deliveries (projections/webhookqueue.Reader) and re-queues them
-// (adapters/sqlstore WebhookQueue).
-type WebhookDeliveries interface {
-	Deliveries(ctx context.Context, webhookID string, limit int) ([]webhookqueue.Delivery, error)
-	Redeliver(ctx context.Context, deliveryID string, now time.Time) (webhookqueue.Delivery, error)
-}
 
 type v2Webhook struct {
 	ID             string    `json:"id"`
@@ -49,32 +30,25 @@ func toV2Webhook(s webhook.Subscription) v2Webhook {
 }
 
 func (a *API) routesWebhooks() {
-	a.handleV2("GET /api/v2/webhooks", a.v2(true, a.withWebhooks(a.v2ListWebhooks)))
-	a.handleV2("POST /api/v2/webhooks", a.v2(true, a.withWebhooks(a.v2CreateWebhook)))
-	a.handleV2("GET /api/v2/webhooks/{id}", a.v2(true, a.withWebhooks(a.v2GetWebhook)))
-	a.handleV2("PATCH /api/v2/webhooks/{id}", a.v2(true, a.withWebhooks(a.v2UpdateWebhook)))
-	a.handleV2("POST /api/v2/webhooks/{id}/disable", a.v2(true, a.withWebhooks(a.v2DisableWebhook)))
-	a.handleV2("POST /api/v2/webhooks/{id}/rotate-secret", a.v2(true, a.withWebhooks(a.v2RotateWebhook)))
-	a.handleV2("GET /api/v2/webhooks/{id}/deliveries", a.v2(true, a.withWebhooks(a.v2WebhookDeliveries)))
-	a.handleV2("POST /api/v2/webhooks/{id}/deliveries/{delivery}/redeliver", a.v2(true, a.withWebhooks(a.v2Redeliver)))
+	a.handleV2("GET /api/v2/webhooks", a.v2(true, a.v2ListWebhooks))
+	a.handleV2("POST /api/v2/webhooks", a.v2(true, a.v2CreateWebhook))
+	a.handleV2("GET /api/v2/webhooks/{id}", a.v2(true, a.v2GetWebhook))
+	a.handleV2("PATCH /api/v2/webhooks/{id}", a.v2(true, a.v2UpdateWebhook))
+	a.handleV2("POST /api/v2/webhooks/{id}/disable", a.v2(true, a.v2DisableWebhook))
+	a.handleV2("POST /api/v2/webhooks/{id}/rotate-secret", a.v2(true, a.v2RotateWebhook))
+	a.handleV2("GET /api/v2/webhooks/{id}/deliveries", a.v2(true, a.v2WebhookDeliveries))
+	a.handleV2("POST /api/v2/webhooks/{id}/deliveries/{delivery}/redeliver", a.v2(true, a.v2Redeliver))
 }
 
-func (a *API) withWebhooks(h func(c *call)) func(c *call) {
-	return func(c *call) {
-		if a.cfg.Webhooks == nil || a.cfg.WebhookDeliveries == nil {
-			writeProblem(c.w, http.StatusServiceUnavailable, "unavailable", "Service unavailable", "webhooks are not configured")
-			return
-		}
-		h(c)
-	}
-}
-
+// webhookFailure answers a failed webhook command or query.
 func (a *API) webhookFailure(c *call, err error) {
 	switch {
-	case errors.Is(err, webhook.ErrNotFound) || errors.Is(err, webhookqueue.ErrNotFound):
+	case errors.Is(err, platform.ErrNotFound) || errors.Is(err, webhook.ErrNotFound):
 		writeProblem(c.w, http.StatusNotFound, "not-found", "Not found", "no such webhook or delivery on this server")
-	case errors.Is(err, webhook.ErrInvalid):
+	case errors.Is(err, platform.ErrInvalid) || errors.Is(err, webhook.ErrInvalid):
 		writeProblem(c.w, http.StatusUnprocessableEntity, "invalid-fields", "Invalid fields", err.Error())
+	case errors.Is(err, platform.ErrNotConfigured):
+		writeProblem(c.w, http.StatusServiceUnavailable, "unavailable", "Service unavailable", "webhooks are not configured")
 	default:
 		a.log.Error("httpapi: webhook", "err", err)
 		writeProblem(c.w, http.StatusServiceUnavailable, "unavailable", "Service unavailable", "the webhook could not be read or stored")
@@ -83,8 +57,8 @@ func (a *API) webhookFailure(c *call, err error) {
 
 // ownWebhook loads the {id} subscription of the server in scope.
 func (a *API) ownWebhook(c *call) (webhook.Subscription, bool) {
-	s, err := a.cfg.Webhooks.Get(c.r.Context(), c.r.PathValue("id"))
-	if err == nil && s.ServerID != c.server {
+	s, err := a.app.Queries.Webhook(c.r.Context(), c.caller(), c.r.PathValue("id"))
+	if err == nil && !c.inScope(s.ServerID) {
 		err = webhook.ErrNotFound
 	}
 	if err != nil {
@@ -95,7 +69,7 @@ func (a *API) ownWebhook(c *call) (webhook.Subscription, bool) {
 }
 
 func (a *API) v2ListWebhooks(c *call) {
-	list, err := a.cfg.Webhooks.List(c.r.Context(), c.server)
+	list, err := a.app.Queries.Webhooks(c.r.Context(), c.caller(), c.server)
 	if err != nil {
 		a.webhookFailure(c, err)
 		return
@@ -136,7 +110,7 @@ func (a *API) v2CreateWebhook(c *call) {
 		writeProblem(c.w, http.StatusUnprocessableEntity, "invalid-fields", "Invalid fields", "", errs...)
 		return
 	}
-	s, secret, err := a.cfg.Webhooks.Create(c.r.Context(), webhook.Create{ServerID: c.server, URL: req.URL, Events: req.Events, Format: req.Format, Cause: c.cause()})
+	s, secret, err := a.app.Commands.CreateWebhook(c.r.Context(), c.caller(), platform.CreateWebhook{Server: c.server, URL: req.URL, Events: req.Events, Format: req.Format})
 	if err != nil {
 		a.webhookFailure(c, err)
 		return
@@ -193,8 +167,8 @@ func (a *API) v2UpdateWebhook(c *call) {
 	if !ok {
 		return
 	}
-	s, err := a.cfg.Webhooks.Update(c.r.Context(), s.ID, webhook.Update{URL: req.URL, Events: req.Events, Enabled: req.Enabled,
-		Format: req.Format, Cause: c.cause()})
+	s, _, err := a.app.Commands.UpdateWebhook(c.r.Context(), c.caller(), s.ID, webhook.Update{URL: req.URL, Events: req.Events,
+		Enabled: req.Enabled, Format: req.Format})
 	if err != nil {
 		a.webhookFailure(c, err)
 		return
@@ -211,7 +185,7 @@ func (a *API) v2DisableWebhook(c *call) {
 		writeProblem(c.w, http.StatusConflict, "already-disabled", "Already disabled", "webhook "+s.ID+" is already disabled")
 		return
 	}
-	s, err := a.cfg.Webhooks.Disable(c.r.Context(), s.ID, "disabled through the API", c.cause())
+	s, err := a.app.Commands.DisableWebhook(c.r.Context(), c.caller(), s.ID, "disabled through the API")
 	if err != nil {
 		a.webhookFailure(c, err)
 		return
@@ -224,7 +198,7 @@ func (a *API) v2RotateWebhook(c *call) {
 	if !ok {
 		return
 	}
-	s, secret, err := a.cfg.Webhooks.RotateSecret(c.r.Context(), s.ID, c.cause())
+	s, secret, err := a.app.Commands.RotateWebhookSecret(c.r.Context(), c.caller(), s.ID)
 	if err != nil {
 		a.webhookFailure(c, err)
 		return
@@ -248,13 +222,13 @@ func (a *API) v2WebhookDeliveries(c *call) {
 		}
 		limit = n
 	}
-	ds, err := a.cfg.WebhookDeliveries.Deliveries(c.r.Context(), s.ID, limit)
+	ds, err := a.app.Queries.WebhookDeliveries(c.r.Context(), c.caller(), s.ID, limit)
 	if err != nil {
 		a.webhookFailure(c, err)
 		return
 	}
 	if ds == nil {
-		ds = []webhookqueue.Delivery{}
+		ds = []webhook.Delivery{}
 	}
 	writeOutcome(c.w, jsonOutcome(http.StatusOK, map[string]any{"deliveries": ds}))
 }
@@ -264,22 +238,14 @@ func (a *API) v2Redeliver(c *call) {
 	if !ok {
 		return
 	}
-	ds, err := a.cfg.WebhookDeliveries.Deliveries(c.r.Context(), s.ID, 1<<20)
-	if err != nil {
-		a.webhookFailure(c, err)
-		return
-	}
 	want := c.r.PathValue("delivery")
-	for _, d := range ds {
-		if d.ID == want {
-			d, err := a.cfg.WebhookDeliveries.Redeliver(c.r.Context(), want, a.cfg.Clock())
-			if err != nil {
-				a.webhookFailure(c, err)
-				return
-			}
-			writeOutcome(c.w, jsonOutcome(http.StatusOK, d))
-			return
-		}
+	d, err := a.app.Commands.RedeliverWebhook(c.r.Context(), c.caller(), s.ID, want) // a delivery of that webhook only
+	switch {
+	case errors.Is(err, platform.ErrNotFound):
+		writeProblem(c.w, http.StatusNotFound, "not-found", "Not found", "no delivery "+want+" of webhook "+s.ID)
+	case err != nil:
+		a.webhookFailure(c, err)
+	default:
+		writeOutcome(c.w, jsonOutcome(http.StatusOK, d))
 	}
-	writeProblem(c.w, http.StatusNotFound, "not-found", "Not found", "no delivery "+want+" of webhook "+s.ID)
 }

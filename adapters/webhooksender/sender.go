@@ -533,31 +533,3 @@ func (s *Sender) postalKey(ctx context.Context) (webhook.PostalKey, error) {
 	s.mu.Unlock()
 	return key, nil
 }
-
-// JWKSHandler serves the public key of the Postal signing key at /.well-known/jwks.json.
-func JWKSHandler(load func(ctx context.Context) (webhook.PostalKey, error), logger *slog.Logger) http.Handler {
-	var (
-		mu   sync.Mutex
-		body []byte
-	)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		b := body
-		mu.Unlock()
-		if b == nil {
-			k, err := load(r.Context())
-			if err != nil {
-				logger.Error("webhooks: loading the postal signing key for the JWKS failed", "error", err)
-				http.Error(w, "signing key unavailable", http.StatusServiceUnavailable)
-				return
-			}
-			b = webhook.JWKS(k)
-			mu.Lock()
-			body = b
-			mu.Unlock()
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "public, max-age=300")
-		w.Write(b)
-	})
-}

@@ -46,8 +46,6 @@ var knownOffenders = []string{
 	"cmd/posthaste/cmd_serve.go: domain/relay.New",
 	"cmd/posthaste/cmd_tenancy.go: domain/tenancy.NewHandlers",
 	"cmd/posthaste/cmd_webhook.go: domain/webhook.NewHandlers",
-	"cmd/posthaste/http_api.go: domain/message.NewHandler",
-	"cmd/posthaste/http_api.go: domain/submission.NewHandler",
 	"cmd/posthaste/lifecycle.go: domain/delivery.NewDecider",
 	"cmd/posthaste/lifecycle.go: domain/delivery.NewWorker",
 	"cmd/posthaste/lifecycle.go: domain/message.NewHandler",

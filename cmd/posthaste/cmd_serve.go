@@ -135,11 +135,7 @@ func buildRole(name string, cfg Config, p *Platform, logger *slog.Logger) (role,
 		if err != nil {
 			return role{}, fmt.Errorf("web: listen on POSTHASTE_HTTP_LISTEN %s: %w", cfg.HTTPListen, err)
 		}
-		apiHandler, err := withAPI(newHTTPHandler(p.Pings(), newRegistry(p), log), cfg, p, log)
-		if err != nil {
-			return role{}, err
-		}
-		handler, err := withJWKS(withEventsFeed(apiHandler, p.Events, cfg.AdminToken, log), cfg, p, log)
+		handler, err := newWebHandler(cfg, p, log)
 		if err != nil {
 			return role{}, err
 		}

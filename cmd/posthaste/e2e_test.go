@@ -10,10 +10,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -25,7 +23,6 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
-	"github.com/prometheus/client_golang/prometheus"
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
@@ -266,19 +263,6 @@ func TestServeEmbeddedDefault(t *testing.T) {
 	}
 	if !strings.Contains(p.stderr.String(), "posthaste: stopped") {
 		t.Errorf("serve did not log a clean stop:\n%s", p.stderr.String())
-	}
-}
-
-func TestReadyzNamesTheFailedBackend(t *testing.T) {
-	// A backend that does not answer makes /readyz 503 and names it (and only it).
-	h := newHTTPHandler([]backendPing{{"sqlite", func(context.Context) error { return nil }},
-		{"redis", func(context.Context) error { return fmt.Errorf("dial tcp 127.0.0.1:6379: connection refused") }}},
-		prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	code, body := httpGet(srv.URL + "/readyz")
-	if code != http.StatusServiceUnavailable || !strings.Contains(body, "redis: dial tcp") || strings.Contains(body, "sqlite") {
-		t.Errorf("/readyz = %d %q, want 503 naming redis only", code, body)
 	}
 }
 

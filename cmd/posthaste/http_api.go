@@ -2,31 +2,54 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/posthaste/posthaste/adapters/httpapi"
 	"github.com/posthaste/posthaste/adapters/smtpin"
 	"github.com/posthaste/posthaste/adapters/sqlstore"
-	"github.com/posthaste/posthaste/domain/message"
-	"github.com/posthaste/posthaste/domain/submission"
-	"github.com/posthaste/posthaste/domain/tenancy"
-	"github.com/posthaste/posthaste/projections/messageview"
-	"github.com/posthaste/posthaste/projections/stats"
-	"github.com/posthaste/posthaste/projections/tenancyview"
+	"github.com/posthaste/posthaste/domain/platform"
 )
 
-// Wiring of the HTTP API (adapters/httpapi) into the web role: /api/v1 (Postal compatible)
-// and /api/v2 (native) beside the operational endpoints, and the optional HTTPS listener.
+// Wiring of the web role: the HTTP API (adapters/httpapi) serves /api/v1 (Postal compatible),
+// /api/v2 (native, with the event feed), /livez, /readyz, /metrics and /.well-known/jwks.json,
+// on the application; and the optional HTTPS listener.
 
-// withAPI serves /api/v1/ and /api/v2/ with the HTTP API and everything else with next.
-func withAPI(next http.Handler, cfg Config, p *Platform, log *slog.Logger) (http.Handler, error) {
+// newWebHandler is everything the web role serves.
+func newWebHandler(cfg Config, p *Platform, log *slog.Logger) (http.Handler, error) {
+	app, err := webApplication(cfg, p, log)
+	if err != nil {
+		return nil, err
+	}
+	probes := make([]platform.Probe, 0, len(p.Pings()))
+	for _, b := range p.Pings() {
+		probes = append(probes, platform.Probe{Name: b.name, Ping: b.ping})
+	}
+	store := p.SQL.API()
+	api, err := httpapi.New(httpapi.Config{App: app, Store: store, Probes: probes, Logger: log.With("component", "httpapi"),
+		Metrics:    promhttp.HandlerFor(newRegistry(p), promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)}),
+		AdminToken: cfg.AdminToken, MaxBodyBytes: cfg.MaxMessageSize*4/3 + 1<<20,
+	})
+	if err != nil {
+		return nil, err
+	}
+	go expireIdempotencyKeys(store, log)
+	return api.Handler(), nil
+}
+
+// webApplication composes the application the web role runs on from the platform's pieces
+// (no workflows); acceptances and releases wake this process's delivery workers.
+// Temporary (http branch): the wire branch's one platform.New replaces it.
+func webApplication(cfg Config, p *Platform, log *slog.Logger) (*platform.Application, error) {
 	if p.Messages == nil {
 		return nil, errors.New("web: the store cannot accept messages")
 	}
@@ -34,61 +57,44 @@ func withAPI(next http.Handler, cfg Config, p *Platform, log *slog.Logger) (http
 	if err != nil {
 		return nil, err
 	}
-	sub, err := submission.NewHandler(submission.Config{Hostname: cfg.Hostname, Domains: httpapi.NewDomainCache(deps.access, 10*time.Second, nil), Acceptor: p.Messages, Holds: deps.access})
+	db := p.DB.SQL
+	creds, err := sqlstore.NewCredentialIndex(db)
 	if err != nil {
 		return nil, err
 	}
-	msgs, err := message.NewHandler(p.Events, deps.recorder)
+	view, err := sqlstore.NewMessageView(db)
 	if err != nil {
 		return nil, err
 	}
-	search, err := messageview.NewReader(p.DB.SQL)
+	reports, err := sqlstore.NewStatsReports(db)
 	if err != nil {
 		return nil, err
 	}
-	store := p.SQL.API()
-	wh, err := webhookHandlers(p, deps)
+	deliveries, err := sqlstore.NewWebhookDeliveries(db, p.DB.Dialect)
 	if err != nil {
 		return nil, err
 	}
-	whStore, err := newWebhookDeliveries(p.DB)
-	if err != nil {
-		return nil, err
-	}
-	api, err := httpapi.New(httpapi.Config{Webhooks: wh, WebhookDeliveries: whStore,
-		Submitter: sub, Tenancy: apiTenancy{Handlers: deps.tenancy, db: p.DB.SQL}, Messages: msgs, Streams: p.Events, Bodies: p.Messages,
-		Suppressions: deps.suppressions, Search: search, Store: store, Logger: log.With("component", "httpapi"),
-		Stats: func(ctx context.Context, req stats.ReportRequest) (stats.Report, error) {
-			return stats.BuildReport(ctx, p.DB.SQL, req)
-		},
-		AdminToken: cfg.AdminToken, MaxBodyBytes: cfg.MaxMessageSize*4/3 + 1<<20, Wake: p.wakeWorkers,
+	app, err := platform.New(platform.Deps{
+		Events: p.Events, Acceptor: p.Messages, Bodies: p.Messages, Transcripts: p.Messages, Secrets: deps.secrets,
+		SendCounter: p.Counter, Credentials: creds, Messages: view, Stats: reports, WebhookDeliveries: deliveries,
+		Config: platform.Config{Hostname: qualified(cfg.Hostname), ReturnPathDomain: qualified(cfg.ReturnPathDomain), SPFInclude: qualified(cfg.SPFInclude)},
+		Clock:  time.Now, Rand: rand.Reader, Logger: log,
 	})
 	if err != nil {
 		return nil, err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/api/v1/", api.Handler())
-	mux.Handle("/api/v2/", api.Handler())
-	mux.Handle("/", next)
-	go expireIdempotencyKeys(store, log)
-	return mux, nil
+	app.OnAccepted(func([]string) { p.wakeWorkers() })
+	return app, nil
 }
 
-// apiTenancy finds API keys through the tenancy read model (one indexed row, then the
-// credential's own stream), falling back to scanning the credential streams for a key the
-// projector has not applied yet (created a moment ago, or no projector running).
-type apiTenancy struct {
-	*tenancy.Handlers
-	db *sql.DB
-}
-
-func (t apiTenancy) CredentialByKeyHash(ctx context.Context, hash string) (tenancy.Credential, error) {
-	if c, ok, err := tenancyview.CredentialByHash(ctx, t.db, hash); err == nil && ok && c.Type == tenancy.CredentialAPI {
-		// The view finds the credential; its own stream says whether it is still active (the
-		// view may lag a revocation by a moment).
-		return t.Handlers.GetCredential(ctx, c.ID)
+// qualified makes a one-label name (the embedded default's hostname on a machine called "vm" or
+// "localhost") a two-label one, which platform.New requires of the platform's DNS names.
+// Temporary (http branch): the wire branch decides how serve meets that rule.
+func qualified(name string) string {
+	if name != "" && !strings.Contains(strings.TrimSuffix(name, "."), ".") {
+		return name + ".localdomain"
 	}
-	return t.Handlers.CredentialByKeyHash(ctx, hash)
+	return name
 }
 
 // expireIdempotencyKeys deletes keys past their 24 h now and then (Reserve ignores them anyway).

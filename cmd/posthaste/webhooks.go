@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"time"
 
@@ -16,7 +15,7 @@ import (
 	"github.com/posthaste/posthaste/projections/webhookqueue"
 )
 
-// Wiring of webhooks: the "webhooks" role (the HTTP sender) and the JWKS the web role serves.
+// Wiring of webhooks: the "webhooks" role (the HTTP sender).
 
 // webhookDeliveries lists webhook deliveries from the read model and makes them due again
 // through the sender's queue (the CLI's webhook commands, the API's deliveries endpoints).
@@ -82,23 +81,4 @@ func buildWebhooksRole(cfg Config, p *Platform, log *slog.Logger) (role, error) 
 		return role{}, err
 	}
 	return role{"webhooks", s.Run}, nil
-}
-
-// withJWKS adds /.well-known/jwks.json (the public key of the Postal-format signing key) to the
-// web role's handler.
-func withJWKS(next http.Handler, cfg Config, p *Platform, log *slog.Logger) (http.Handler, error) {
-	deps, err := p.lifecycle(cfg)
-	if err != nil {
-		return nil, err
-	}
-	jwks := webhooksender.JWKSHandler(func(ctx context.Context) (webhook.PostalKey, error) {
-		return webhook.LoadPostalKey(ctx, deps.secrets, rand.Reader)
-	}, log)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/.well-known/jwks.json" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
-			jwks.ServeHTTP(w, r)
-			return
-		}
-		next.ServeHTTP(w, r)
-	}), nil
 }

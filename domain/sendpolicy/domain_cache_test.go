@@ -1,11 +1,11 @@
-package httpapi_test
+package sendpolicy_test
 
 import (
 	"context"
 	"testing"
 	"time"
 
-	"github.com/posthaste/posthaste/adapters/httpapi"
+	"github.com/posthaste/posthaste/domain/sendpolicy"
 )
 
 type countingDomains struct {
@@ -18,10 +18,11 @@ func (c *countingDomains) IsVerifiedSenderDomain(context.Context, string, string
 	return c.verified, nil
 }
 
-func TestDomainCacheKeepsOnlyPositiveAnswersForItsTTL(t *testing.T) {
+// VerifiedDomains (moved with its test from adapters/httpapi, once httpapi.DomainCache).
+func TestVerifiedDomainsKeepOnlyPositiveAnswersForTheirTTL(t *testing.T) {
 	now := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
 	next := &countingDomains{}
-	c := httpapi.NewDomainCache(next, 10*time.Second, func() time.Time { return now })
+	c := sendpolicy.NewVerifiedDomains(next, 10*time.Second, func() time.Time { return now })
 	ctx := context.Background()
 	if ok, _ := c.IsVerifiedSenderDomain(ctx, "acme/main", "example.org"); ok || next.calls != 1 {
 		t.Fatal("unverified answer wrong")
