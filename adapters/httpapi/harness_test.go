@@ -97,7 +97,7 @@ func newEnv(t testing.TB, mk func(t testing.TB) (backend, string), o options) *e
 	if err != nil {
 		t.Fatal(err)
 	}
-	acc, err := sendpolicy.New(th, nil, sup, nil, st, rec)
+	acc, err := sendpolicy.New(th, sup, nil, st, rec)
 	if err != nil {
 		t.Fatal(err)
 	}

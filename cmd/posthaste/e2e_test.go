@@ -25,10 +25,10 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
-	"github.com/prometheus/client_golang/prometheus"
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
+	"github.com/posthaste/posthaste/domain/platform"
 )
 
 var (
@@ -271,9 +271,9 @@ func TestServeEmbeddedDefault(t *testing.T) {
 
 func TestReadyzNamesTheFailedBackend(t *testing.T) {
 	// A backend that does not answer makes /readyz 503 and names it (and only it).
-	h := newHTTPHandler([]backendPing{{"sqlite", func(context.Context) error { return nil }},
-		{"redis", func(context.Context) error { return fmt.Errorf("dial tcp 127.0.0.1:6379: connection refused") }}},
-		prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	h := newHTTPHandler([]platform.Probe{{Name: "sqlite", Ping: func(context.Context) error { return nil }},
+		{Name: "redis", Ping: func(context.Context) error { return fmt.Errorf("dial tcp 127.0.0.1:6379: connection refused") }}},
+		nil, slog.New(slog.DiscardHandler))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	code, body := httpGet(srv.URL + "/readyz")

@@ -9,19 +9,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/posthaste/posthaste/domain/platform"
 )
 
-// backendPing checks that one backend answers (mariadb, sqlite, rabbitmq, redis).
-type backendPing struct {
-	name string
-	ping func(ctx context.Context) error
-}
+// Until the http branch lands (health moves to adapters/httpapi, whose Handler serves it).
 
 // newHTTPHandler serves the operational endpoints: /livez (the process runs), /readyz (every
-// backend answers; 503 naming the failed ones) and /metrics (Prometheus).
-func newHTTPHandler(pings []backendPing, reg *prometheus.Registry, logger *slog.Logger) http.Handler {
+// backend answers; 503 naming the failed ones) and /metrics (nil: 404).
+func newHTTPHandler(probes []platform.Probe, metrics http.Handler, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -30,7 +25,7 @@ func newHTTPHandler(pings []backendPing, reg *prometheus.Registry, logger *slog.
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
-		failed := checkBackends(ctx, pings)
+		failed := checkProbes(ctx, probes)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		if len(failed) > 0 {
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -40,22 +35,24 @@ func newHTTPHandler(pings []backendPing, reg *prometheus.Registry, logger *slog.
 			logger.Warn("readiness check failed", "failed", strings.Join(failed, "; "))
 			return
 		}
-		names := make([]string, len(pings))
-		for i, p := range pings {
-			names[i] = p.name
+		names := make([]string, len(probes))
+		for i, p := range probes {
+			names[i] = p.Name
 		}
 		fmt.Fprintf(w, "ok: %s\n", strings.Join(names, ", "))
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError)}))
+	if metrics != nil {
+		mux.Handle("GET /metrics", metrics)
+	}
 	return recoverHandler(mux, logger)
 }
 
-// checkBackends pings every backend concurrently and returns "name: error" for each failure,
-// in the order given.
-func checkBackends(ctx context.Context, pings []backendPing) []string {
-	errs := make([]error, len(pings))
-	done := make(chan struct{}, len(pings))
-	for i, p := range pings {
+// checkProbes pings every backend concurrently and returns "name: error" for each failure, in
+// the order given.
+func checkProbes(ctx context.Context, probes []platform.Probe) []string {
+	errs := make([]error, len(probes))
+	done := make(chan struct{}, len(probes))
+	for i, p := range probes {
 		go func() {
 			defer func() {
 				if r := recover(); r != nil {
@@ -63,16 +60,16 @@ func checkBackends(ctx context.Context, pings []backendPing) []string {
 				}
 				done <- struct{}{}
 			}()
-			errs[i] = p.ping(ctx)
+			errs[i] = p.Ping(ctx)
 		}()
 	}
-	for range pings {
+	for range probes {
 		<-done
 	}
 	var failed []string
 	for i, err := range errs {
 		if err != nil {
-			failed = append(failed, pings[i].name+": "+strings.ReplaceAll(err.Error(), "\n", "; "))
+			failed = append(failed, probes[i].Name+": "+strings.ReplaceAll(err.Error(), "\n", "; "))
 		}
 	}
 	return failed

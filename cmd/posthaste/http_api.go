@@ -2,76 +2,102 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
+	"crypto/rand"
 	"database/sql"
-	"errors"
-	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
 	"github.com/posthaste/posthaste/adapters/httpapi"
-	"github.com/posthaste/posthaste/adapters/smtpin"
-	"github.com/posthaste/posthaste/adapters/sqlstore"
+	"github.com/posthaste/posthaste/adapters/webhooksender"
+	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/message"
-	"github.com/posthaste/posthaste/domain/submission"
+	"github.com/posthaste/posthaste/domain/platform"
+	"github.com/posthaste/posthaste/domain/suppression"
 	"github.com/posthaste/posthaste/domain/tenancy"
+	"github.com/posthaste/posthaste/domain/webhook"
 	"github.com/posthaste/posthaste/projections/messageview"
 	"github.com/posthaste/posthaste/projections/stats"
 	"github.com/posthaste/posthaste/projections/tenancyview"
 )
 
-// Wiring of the HTTP API (adapters/httpapi) into the web role: /api/v1 (Postal compatible)
-// and /api/v2 (native) beside the operational endpoints, and the optional HTTPS listener.
+// What the web role serves. Until the http branch lands, this file builds today's
+// adapters/httpapi: its ports still ask for domain handlers, so the ones the application cannot
+// give (tenancy, message, suppression and webhook handlers) are composed here, on the
+// application's timed event store; acceptances go through the application (offered to the local
+// worker by its one wake path). With the http branch the web role's handler is
+// httpapi.New(httpapi.Config{App, Store: st.API(), Probes, Metrics, …}).Handler() and this file,
+// http.go and http_events.go go.
 
-// withAPI serves /api/v1/ and /api/v2/ with the HTTP API and everything else with next.
-func withAPI(next http.Handler, cfg Config, p *Platform, log *slog.Logger) (http.Handler, error) {
-	if p.Messages == nil {
-		return nil, errors.New("web: the store cannot accept messages")
-	}
-	deps, err := p.lifecycle(cfg)
+// webHandler is everything the web role serves: /api/v1 and /api/v2 (with the event feed),
+// /livez, /readyz, /metrics and /.well-known/jwks.json.
+func webHandler(s *server, log *slog.Logger) (http.Handler, error) {
+	src, err := metricsSources(s)
 	if err != nil {
 		return nil, err
 	}
-	sub, err := submission.NewHandler(submission.Config{Hostname: cfg.Hostname, Domains: httpapi.NewDomainCache(deps.access, 10*time.Second, nil), Acceptor: p.Messages, Holds: deps.access})
+	mh, err := s.metrics.Handler(src)
 	if err != nil {
 		return nil, err
 	}
-	msgs, err := message.NewHandler(p.Events, deps.recorder)
-	if err != nil {
-		return nil, err
-	}
-	search, err := messageview.NewReader(p.DB.SQL)
-	if err != nil {
-		return nil, err
-	}
-	store := p.SQL.API()
-	wh, err := webhookHandlers(p, deps)
-	if err != nil {
-		return nil, err
-	}
-	whStore, err := newWebhookDeliveries(p.DB)
-	if err != nil {
-		return nil, err
-	}
-	api, err := httpapi.New(httpapi.Config{Webhooks: wh, WebhookDeliveries: whStore,
-		Submitter: sub, Tenancy: apiTenancy{Handlers: deps.tenancy, db: p.DB.SQL}, Messages: msgs, Streams: p.Events, Bodies: p.Messages,
-		Suppressions: deps.suppressions, Search: search, Store: store, Logger: log.With("component", "httpapi"),
-		Stats: func(ctx context.Context, req stats.ReportRequest) (stats.Report, error) {
-			return stats.BuildReport(ctx, p.DB.SQL, req)
-		},
-		AdminToken: cfg.AdminToken, MaxBodyBytes: cfg.MaxMessageSize*4/3 + 1<<20, Wake: p.wakeWorkers,
-	})
+	api, err := apiHandler(s, log)
 	if err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/v1/", api.Handler())
-	mux.Handle("/api/v2/", api.Handler())
-	mux.Handle("/", next)
-	go expireIdempotencyKeys(store, log)
-	return mux, nil
+	mux.Handle("/api/v1/", api)
+	mux.Handle("/api/v2/", api)
+	mux.Handle("/", newHTTPHandler(s.deps.Probes, mh, log))
+	return withJWKS(withEventsFeed(mux, s.app, s.cfg.AdminToken, log), s.app, log), nil
+}
+
+// apiHandler is today's HTTP API (see the file comment).
+func apiHandler(s *server, log *slog.Logger) (http.Handler, error) {
+	cfg, d, st := s.cfg, s.deps, s.b.store
+	rec := domain.Recorder{Clock: time.Now}
+	th, err := tenancy.NewHandlers(tenancy.Deps{Store: d.Events, Clock: time.Now, Rand: rand.Reader, Hasher: d.Hasher, Secrets: d.Secrets,
+		DNS: tenancy.DNSConfig{SPFInclude: cfg.SPFInclude, ReturnPathDomain: cfg.ReturnPathDomain, Hostname: cfg.Hostname}})
+	if err != nil {
+		return nil, err
+	}
+	sup, err := suppression.NewHandler(d.Events, rec)
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := message.NewHandler(d.Events, rec)
+	if err != nil {
+		return nil, err
+	}
+	wh, err := webhook.NewHandlers(webhook.Deps{Store: d.Events, Secrets: d.Secrets, Clock: time.Now, Rand: rand.Reader})
+	if err != nil {
+		return nil, err
+	}
+	search, err := messageview.NewReader(st.DB())
+	if err != nil {
+		return nil, err
+	}
+	whStore, err := newWebhookDeliveries(sqlDatabase{SQL: st.DB(), Dialect: st.Dialect()})
+	if err != nil {
+		return nil, err
+	}
+	wake := func() {
+		if w := s.app.Workflows.Delivery; w != nil {
+			w.Wake()
+		}
+	}
+	api, err := httpapi.New(httpapi.Config{Webhooks: wh, WebhookDeliveries: whStore,
+		// The submission principal is the API key's: the application records it as api:<credential>.
+		Submitter: s.app.SMTPSubmission(), Tenancy: apiTenancy{Handlers: th, db: st.DB()}, Messages: msgs, Streams: st, Bodies: st,
+		Suppressions: sup, Search: search, Store: st.API(), Logger: log.With("component", "httpapi"),
+		Stats: func(ctx context.Context, req stats.ReportRequest) (stats.Report, error) {
+			return stats.BuildReport(ctx, st.DB(), req)
+		},
+		AdminToken: cfg.AdminToken, MaxBodyBytes: cfg.MaxMessageSize*4/3 + 1<<20, Wake: wake,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return api.Handler(), nil
 }
 
 // apiTenancy finds API keys through the tenancy read model (one indexed row, then the
@@ -91,36 +117,14 @@ func (t apiTenancy) CredentialByKeyHash(ctx context.Context, hash string) (tenan
 	return t.Handlers.CredentialByKeyHash(ctx, hash)
 }
 
-// expireIdempotencyKeys deletes keys past their 24 h now and then (Reserve ignores them anyway).
-func expireIdempotencyKeys(store *sqlstore.API, log *slog.Logger) {
-	defer func() {
-		if v := recover(); v != nil {
-			log.Error("httpapi: key expiry panicked", "panic", fmt.Sprint(v))
+// withJWKS adds /.well-known/jwks.json (the public key of the Postal-format signing key).
+func withJWKS(next http.Handler, app *platform.Application, log *slog.Logger) http.Handler {
+	jwks := webhooksender.JWKSHandler(app.Queries.PostalSigningKey, log)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/.well-known/jwks.json" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			jwks.ServeHTTP(w, r)
+			return
 		}
-	}()
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		if _, err := store.Expire(ctx, time.Now(), 24*time.Hour); err != nil {
-			log.Warn("httpapi: expire idempotency keys", "err", err)
-		}
-		cancel()
-		time.Sleep(time.Hour)
-	}
-}
-
-// httpsListener opens POSTHASTE_HTTPS_LISTEN with POSTHASTE_TLS_CERT (or the generated
-// self-signed certificate); nil when it is not set.
-func httpsListener(cfg Config) (net.Listener, error) {
-	if cfg.HTTPSListen == "" {
-		return nil, nil
-	}
-	cert, err := smtpin.LoadCertificate(cfg.TLSCert, cfg.TLSKey, cfg.Hostname, cfg.DataDir, time.Now())
-	if err != nil {
-		return nil, fmt.Errorf("web: certificate: %w", err)
-	}
-	ln, err := net.Listen("tcp", cfg.HTTPSListen)
-	if err != nil {
-		return nil, fmt.Errorf("web: listen on POSTHASTE_HTTPS_LISTEN %s: %w", cfg.HTTPSListen, err)
-	}
-	return tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}), nil
+		next.ServeHTTP(w, r)
+	})
 }

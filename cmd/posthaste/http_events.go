@@ -9,23 +9,29 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/posthaste/posthaste/projections"
+	"github.com/posthaste/posthaste/domain/platform"
+	"github.com/posthaste/posthaste/events"
 )
+
+// Until the http branch lands (the event feed moves to adapters/httpapi).
+
+// feedCaller is who reads the event feed with the admin token.
+var feedCaller = platform.Operator(events.Actor{Type: events.ActorAPI, ID: "admin"})
 
 // eventsFeedMax is the most events one /api/v2/events response carries.
 const eventsFeedMax = 1000
 
 // withEventsFeed serves GET /api/v2/events?after=POS&limit=N beside next: the event log as JSON
 // lines ({"position": N, …envelope}, as `posthaste events --json` prints them), positions > after
-// in position order, at most limit (default 100, at most 1000). It reads with ReadAll, which only
-// returns positioned events and whose positions are gap-free in commit order, so a follower that
-// asks again with after = the last position it got never misses an event that committed late.
+// in position order, at most limit (default 100, at most 1000). It reads the application's
+// EventFeed, whose positions are gap-free in commit order, so a follower that asks again with
+// after = the last position it got never misses an event that committed late.
 // The response header X-Posthaste-Next-After holds the position to ask after next (after itself
 // when nothing new came).
 //
 // The feed spans every server, so it needs the admin token (POSTHASTE_ADMIN_TOKEN) as
 // "Authorization: Bearer <token>"; with no admin token configured it is closed.
-func withEventsFeed(next http.Handler, reader projections.Reader, adminToken string, logger *slog.Logger) http.Handler {
+func withEventsFeed(next http.Handler, app *platform.Application, adminToken string, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v2/events", func(w http.ResponseWriter, r *http.Request) {
 		got := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -49,20 +55,16 @@ func withEventsFeed(next http.Handler, reader projections.Reader, adminToken str
 				return
 			}
 		}
-		recs, err := reader.ReadAll(r.Context(), after, limit)
+		page, err := app.Queries.EventFeed(r.Context(), feedCaller, after, limit)
 		if err != nil {
 			logger.Error("events feed: read", "after", after, "error", err)
 			http.Error(w, "could not read the event log", http.StatusServiceUnavailable)
 			return
 		}
-		nextAfter := after
-		if len(recs) > 0 {
-			nextAfter = recs[len(recs)-1].Position
-		}
 		w.Header().Set("Content-Type", "application/x-ndjson")
-		w.Header().Set("X-Posthaste-Next-After", strconv.FormatInt(nextAfter, 10))
+		w.Header().Set("X-Posthaste-Next-After", strconv.FormatInt(page.NextAfter, 10))
 		bw := bufio.NewWriter(w)
-		for _, rec := range recs {
+		for _, rec := range page.Records {
 			if err := printRecord(bw, rec, true); err != nil {
 				return
 			}
