@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/posthaste/posthaste/adapters/cli"
@@ -286,108 +285,66 @@ func openRedis(ctx context.Context, cfg Config, logger *slog.Logger) (*redisstor
 	return rs, nil
 }
 
-// lazyBus adds the probes of RabbitMQ and Redis and the bus's dead-letter counts, each
-// connecting on first use (an admin command: only status asks). A connection that fails is
-// that backend's failed probe.
+// lazyBus adds the probes of RabbitMQ and Redis and the bus's dead-letter counts for an admin
+// command: each connects when called and closes again (only status calls them), and a
+// connection that fails is that backend's failed probe.
 func (b *backends) lazyBus(cfg Config, logger *slog.Logger) {
-	pub := onFirstUse(func() (*rabbitmq.Publisher, error) { return openPublisher(context.Background(), cfg, logger) })
-	rs := onFirstUse(func() (*redisstore.Store, error) { return openRedis(context.Background(), cfg, logger) })
-	b.closers = append(b.closers, pub.close, rs.close)
+	withPublisher := func(ctx context.Context, use func(*rabbitmq.Publisher) error) error {
+		pub, err := openPublisher(ctx, cfg, logger)
+		if err != nil {
+			return err
+		}
+		defer pub.Close()
+		return use(pub)
+	}
 	b.probes = append(b.probes,
 		platform.Probe{Name: "rabbitmq", Ping: func(ctx context.Context) error {
-			p, err := pub.get()
-			if err != nil {
-				return err
-			}
-			return p.Ping(ctx)
+			return withPublisher(ctx, func(p *rabbitmq.Publisher) error { return p.Ping(ctx) })
 		}},
 		platform.Probe{Name: "redis", Ping: func(ctx context.Context) error {
-			r, err := rs.get()
+			rs, err := openRedis(ctx, cfg, logger)
 			if err != nil {
 				return err
 			}
-			return r.Ping(ctx)
+			defer rs.Close()
+			return rs.Ping(ctx)
 		}})
-	b.busDeadLetters = func(ctx context.Context) (map[string]int, error) {
-		p, err := pub.get()
-		if err != nil {
-			return nil, err
-		}
-		return p.DeadLetterCounts(ctx)
+	b.busDeadLetters = func(ctx context.Context) (counts map[string]int, err error) {
+		err = withPublisher(ctx, func(p *rabbitmq.Publisher) error {
+			counts, err = p.DeadLetterCounts(ctx)
+			return err
+		})
+		return counts, err
 	}
-}
-
-// lazy opens a backend once, on first use; safe for concurrent use.
-type lazy[T interface{ Close() error }] struct {
-	open func() (T, error)
-
-	mu     sync.Mutex
-	done   bool
-	opened bool
-	v      T
-	err    error
-}
-
-func onFirstUse[T interface{ Close() error }](open func() (T, error)) *lazy[T] {
-	return &lazy[T]{open: open}
-}
-
-// get opens the backend the first time and returns it, or the error opening it gave.
-func (l *lazy[T]) get() (T, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.done {
-		l.done = true
-		l.v, l.err = l.open()
-		l.opened = l.err == nil
-	}
-	return l.v, l.err
-}
-
-func (l *lazy[T]) close() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.opened {
-		return nil
-	}
-	l.opened = false
-	return l.v.Close()
 }
 
 // newDeps returns the ports every application of this binary has: the store and its read
 // models, secrets, the password hasher, DNS, DKIM, the read side, and the backends b opened.
 func newDeps(cfg Config, b *backends, logger *slog.Logger) (platform.Deps, error) {
 	st, db := b.store, b.store.DB()
+	var errs []error
+	check := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
 	secrets, err := st.Secrets(cfg.SecretKey, rand.Reader, time.Now)
-	if err != nil {
-		return platform.Deps{}, err
-	}
+	check(err)
 	hasher, err := kdf.New(kdf.DefaultParams, rand.Reader)
-	if err != nil {
-		return platform.Deps{}, err
-	}
+	check(err)
 	credentials, err := sqlstore.NewCredentialIndex(db)
-	if err != nil {
-		return platform.Deps{}, err
-	}
+	check(err)
 	view, err := sqlstore.NewMessageView(db)
-	if err != nil {
-		return platform.Deps{}, err
-	}
+	check(err)
 	reports, err := sqlstore.NewStatsReports(db)
-	if err != nil {
-		return platform.Deps{}, err
-	}
+	check(err)
 	deliveries, err := sqlstore.NewWebhookDeliveries(db, st.Dialect())
-	if err != nil {
-		return platform.Deps{}, err
-	}
+	check(err)
 	queue, err := sqlstore.NewDeliveryQueue(db, st.Dialect())
-	if err != nil {
-		return platform.Deps{}, err
-	}
+	check(err)
 	readSide, err := sqlstore.NewReadSide(st, platformProjections(), logger, sqlstore.ProjectionOptions{})
-	if err != nil {
+	check(err)
+	if err := errors.Join(errs...); err != nil {
 		return platform.Deps{}, err
 	}
 	d := platform.Deps{
