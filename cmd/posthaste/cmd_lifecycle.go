@@ -10,9 +10,8 @@ import (
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/domain/address"
 	"github.com/posthaste/posthaste/domain/message"
-	"github.com/posthaste/posthaste/domain/submission"
+	"github.com/posthaste/posthaste/domain/platform"
 	"github.com/posthaste/posthaste/domain/suppression"
-	"github.com/posthaste/posthaste/events"
 )
 
 // Operator commands of the message lifecycle: holds, suppressions, test sends. Like the tenancy
@@ -198,7 +197,7 @@ func runSendTest(ctx context.Context, cio cliIO, args []string) error {
 	from := fs.String("from", "", "the From address (a verified domain of the server)")
 	server := fs.String("server", "", "the server, ORG/NAME")
 	asJSON := fs.Bool("json", false, "print the ids as JSON")
-	cfg, pos, err := loadCommandConfig(fs, args, cio)
+	_, pos, err := loadCommandConfig(fs, args, cio)
 	if err != nil {
 		return err
 	}
@@ -209,59 +208,30 @@ func runSendTest(ctx context.Context, cio cliIO, args []string) error {
 	if *from == "" {
 		return usagef("--from ADDR is required")
 	}
-	rcpt, err := cliAddress(to)
-	if err != nil {
+	if _, err := cliAddress(to); err != nil {
 		return err
 	}
-	mailFrom, err := cliAddress(*from)
-	if err != nil {
+	if _, err := cliAddress(*from); err != nil {
 		return err
 	}
 	ref, err := serverFlag(*server)
 	if err != nil {
 		return err
 	}
-	if err := cfg.ensureSecretKey(nil); err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg, newLogger(cfg, cio.stderr))
+	sess, caller, err := oldSession(ctx, fs, cio)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	p := &Platform{Store: st}
-	deps, err := newLifecycleDeps(cfg, p)
-	if err != nil {
-		return err
-	}
-	srv, err := deps.tenancy.GetServer(ctx, ref)
-	if err != nil {
-		return err
-	}
-	h, err := submission.NewHandler(submission.Config{Hostname: cfg.Hostname, Domains: deps.access, Acceptor: st.Messages, Holds: deps.access})
-	if err != nil {
-		return err
-	}
-	now := time.Now().UTC()
-	body := "From: " + *from + "\r\nTo: " + to + "\r\nSubject: Posthaste test message\r\nDate: " + now.Format(time.RFC1123Z) +
-		"\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" +
-		"This is a test message sent by " + cliActorID(cio.env) + " with posthaste send-test at " + now.Format(time.RFC3339) + ".\r\n"
-	res, err := h.Submit(ctx, submission.Submission{
-		Principal:  submission.Principal{ServerID: srv.ID},
-		Actor:      &events.Actor{Type: events.ActorCLI, ID: cliActorID(cio.env)},
-		MailFrom:   mailFrom,
-		Recipients: []string{rcpt},
-		Body:       []byte(body),
-		Source:     "cli",
-	})
+	defer sess.Close()
+	res, err := sess.App.Commands.SendTest(ctx, caller, platform.SendTest{Server: ref.String(), From: *from, To: to})
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return writeJSON(cio.stdout, sendTestJSON{SubmissionID: res.SubmissionID, MessageID: res.MessageIDs[0], Header: res.MessageID})
+		return writeJSON(cio.stdout, sendTestJSON{SubmissionID: res.SubmissionID, MessageID: res.MessageID, Header: res.Header})
 	}
 	_, err = fmt.Fprintf(cio.stdout, "queued test message %s to %s (submission %s); follow it with: posthaste events --message %s\n",
-		res.MessageIDs[0], to, res.SubmissionID, res.MessageIDs[0])
+		res.MessageID, to, res.SubmissionID, res.MessageID)
 	return err
 }
 

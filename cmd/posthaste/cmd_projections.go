@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/posthaste/posthaste/adapters/sqlstore"
 	"github.com/posthaste/posthaste/projections"
 )
 
@@ -52,7 +51,7 @@ func runReplay(ctx context.Context, cio cliIO, args []string) error {
 	fs := newFlagSet("replay", true)
 	all := fs.Bool("all", false, "replay every projection")
 	asJSON := fs.Bool("json", false, "JSON lines")
-	cfg, pos, err := loadCommandConfig(fs, args, cio)
+	_, pos, err := loadCommandConfig(fs, args, cio)
 	if err != nil {
 		return err
 	}
@@ -60,14 +59,13 @@ func runReplay(ctx context.Context, cio cliIO, args []string) error {
 	if err != nil {
 		return err
 	}
-	logger := newLogger(cfg, cio.stderr)
-	st, err := openStore(ctx, cfg, logger)
+	sess, caller, err := oldSession(ctx, fs, cio)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer sess.Close()
 	// One read of the log for all of them; each is swapped in as soon as all are built.
-	results, err := sqlstore.ReplayAll(ctx, st.DB.SQL, st.DB.Dialect, st.Events, projs, logger, sqlstore.ProjectionOptions{})
+	results, err := sess.App.Commands.Replay(ctx, caller, projectionNamesOf(projs))
 	for _, res := range results {
 		if *asJSON {
 			if err := writeJSON(cio.stdout, res); err != nil {
@@ -87,7 +85,7 @@ func runReplay(ctx context.Context, cio cliIO, args []string) error {
 func runChecksum(ctx context.Context, cio cliIO, args []string) error {
 	fs := newFlagSet("projections checksum", true)
 	asJSON := fs.Bool("json", false, "JSON lines")
-	cfg, pos, err := loadCommandConfig(fs, args, cio)
+	_, pos, err := loadCommandConfig(fs, args, cio)
 	if err != nil {
 		return err
 	}
@@ -95,16 +93,13 @@ func runChecksum(ctx context.Context, cio cliIO, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg, newLogger(cfg, cio.stderr))
+	sess, caller, err := oldSession(ctx, fs, cio)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	for _, p := range projs {
-		sum, err := sqlstore.Checksum(ctx, st.DB.SQL, st.DB.Dialect, p)
-		if err != nil {
-			return err
-		}
+	defer sess.Close()
+	sums, err := sess.App.Queries.Checksum(ctx, caller, projectionNamesOf(projs))
+	for _, sum := range sums {
 		if *asJSON {
 			if err := writeJSON(cio.stdout, sum); err != nil {
 				return err
@@ -117,7 +112,16 @@ func runChecksum(ctx context.Context, cio cliIO, args []string) error {
 		}
 		fmt.Fprintf(cio.stdout, "%s\t%s\t%d rows\n", sum.Projection, sum.SHA256, rows)
 	}
-	return nil
+	return err
+}
+
+// projectionNamesOf names projs, in order.
+func projectionNamesOf(projs []projections.Projection) []string {
+	out := make([]string, len(projs))
+	for i, p := range projs {
+		out[i] = p.Name()
+	}
+	return out
 }
 
 func runProjectionsList(_ context.Context, cio cliIO, args []string) error {

@@ -17,25 +17,24 @@ func init() {
 func runStatus(ctx context.Context, cio cliIO, args []string) error {
 	fs := newFlagSet("status", true)
 	asJSON := fs.Bool("json", false, "one JSON object")
-	cfg, pos, err := loadCommandConfig(fs, args, cio)
+	_, pos, err := loadCommandConfig(fs, args, cio)
 	if err != nil {
 		return err
 	}
 	if err := noArgs(pos); err != nil {
 		return err
 	}
-	p, err := openPlatform(ctx, cfg, newLogger(cfg, cio.stderr))
+	sess, caller, err := oldSession(ctx, fs, cio)
 	if err != nil {
 		return err
 	}
-	defer p.Close()
-	busDead := p.busDeadLetters
-	if !cfg.Production() {
-		busDead = nil // the in-process bus of this process is not the one serve runs
-	}
+	defer sess.Close()
 	ctx, cancel := context.WithTimeout(ctx, statusTimeout)
 	defer cancel()
-	st := collectStatus(ctx, p.Store, p.ProjectionNames(), busDead)
+	st, err := sess.App.Queries.Status(ctx, caller)
+	if err != nil {
+		return err
+	}
 	if *asJSON {
 		if err := writeJSON(cio.stdout, st); err != nil {
 			return err

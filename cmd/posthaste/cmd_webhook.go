@@ -356,7 +356,7 @@ func runWebhookReplay(ctx context.Context, cio cliIO, args []string) error {
 				after = r.Position
 			}
 			e := r.Envelope
-			if !s.Wants(e.Type) || !webhookqueue.Offered(e.Type, s.Format) || (e.Type == "domain.dns_checked" && dnsAllOK(e)) {
+			if !s.Wants(e.Type) || !events.WebhookOfferedTo(e.Type, s.Format) || (e.Type == "domain.dns_checked" && dnsAllOK(e)) {
 				continue
 			}
 			envs = append(envs, e)

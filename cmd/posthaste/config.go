@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/posthaste/posthaste/adapters/cli"
 	"github.com/posthaste/posthaste/adapters/sqlstore"
 )
 
@@ -277,22 +278,22 @@ func isRole(r string) bool {
 	return false
 }
 
-// addConfigFlags registers one string flag per configuration variable on fs. Flags left unset
-// fall back to the environment, then to the default.
-func addConfigFlags(fs *flag.FlagSet) {
-	for _, v := range configVars {
-		fs.String(v.Flag(), "", v.help+" (env "+v.env+")")
+// switches are the variables that are a yes or no (shown as switches by the CLI).
+var switches = map[string]bool{"POSTHASTE_SMTP_ALLOW_INSECURE_AUTH": true, "POSTHASTE_WEBHOOK_ALLOW_PRIVATE": true}
+
+// settings lists the configuration variables, in the README's order, for the CLI's flags and help.
+func settings() []cli.Setting {
+	out := make([]cli.Setting, len(configVars))
+	for i, v := range configVars {
+		out[i] = cli.Setting{Env: v.env, Flag: v.Flag(), Default: v.def, Usage: v.help, Bool: switches[v.env]}
 	}
+	return out
 }
 
-// loadConfig builds the configuration from flags set on fs (if fs is not nil and has the config
-// flags), then env, then defaults, and validates it. The error lists every problem at once, one
-// per variable, each naming the variable.
-func loadConfig(env func(string) string, fs *flag.FlagSet) (Config, error) {
-	set := map[string]string{}
-	if fs != nil {
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = f.Value.String() })
-	}
+// loadSettings builds the configuration from the flags set on one command line (by flag name),
+// then the environment, then the defaults, and validates it. The error lists every problem at
+// once, one per variable, each naming the variable.
+func loadSettings(env func(string) string, set map[string]string) (Config, error) {
 	var c Config
 	var errs []error
 	for _, v := range configVars {
@@ -313,6 +314,31 @@ func loadConfig(env func(string) string, fs *flag.FlagSet) (Config, error) {
 	}
 	c.fillDefaults()
 	return c, nil
+}
+
+// addConfigFlags registers one string flag per configuration variable on fs. Flags left unset
+// fall back to the environment, then to the default.
+// old CLI: goes when the cli branch lands.
+func addConfigFlags(fs *flag.FlagSet) {
+	for _, v := range configVars {
+		fs.String(v.Flag(), "", v.help+" (env "+v.env+")")
+	}
+}
+
+// flagValues returns the flags set on fs, by name.
+// old CLI: goes when the cli branch lands.
+func flagValues(fs *flag.FlagSet) map[string]string {
+	set := map[string]string{}
+	if fs != nil {
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = f.Value.String() })
+	}
+	return set
+}
+
+// loadConfig is loadSettings of the configuration flags set on fs (nil: none).
+// old CLI: goes when the cli branch lands.
+func loadConfig(env func(string) string, fs *flag.FlagSet) (Config, error) {
+	return loadSettings(env, flagValues(fs))
 }
 
 // crossChecks are the rules spanning several variables.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/posthaste/posthaste/adapters/sqlstore"
 	"github.com/posthaste/posthaste/domain"
+	"github.com/posthaste/posthaste/domain/platform"
 	"github.com/posthaste/posthaste/events"
 )
 
@@ -213,11 +214,11 @@ func TestServeProductionStack(t *testing.T) {
 	}
 	// event_counts has caught up; the other projections consume their own queues and may
 	// still be applying: wait (bounded) until status shows every one caught up, then check it.
-	var status platformStatus
+	var status platform.Status
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		out := mustRun(t, env, "status", "--json")
-		status = platformStatus{}
+		status = platform.Status{}
 		if err := json.Unmarshal([]byte(out), &status); err != nil {
 			t.Fatalf("status --json: %v\n%s", err, out)
 		}

@@ -94,7 +94,7 @@ func New(d Deps) (*Application, error) {
 		return nil, fmt.Errorf("platform: new: %w", err)
 	}
 	// The policy's own credential lookups are not used: authentication is credentials (keyed).
-	if c.policy, err = sendpolicy.New(c.tenancy, nil, c.suppressions, d.SendCounter, c.events, c.rec); err != nil {
+	if c.policy, err = sendpolicy.New(c.tenancy, c.suppressions, d.SendCounter, c.events, c.rec); err != nil {
 		return nil, fmt.Errorf("platform: new: %w", err)
 	}
 	c.submit, err = submission.NewHandler(submission.Config{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,6 +31,10 @@ func TestSMTPSubmissionPorts(t *testing.T) {
 	}
 	p, err := s.AuthPlain(ctx, cred.Username, cred.Password)
 	must(t, err)
+	// User names are found whatever their case (moved with the lookup from domain/tenancy).
+	if got, err := s.AuthPlain(ctx, strings.ToUpper(cred.Username), cred.Password); err != nil || got.CredentialID != cred.ID {
+		t.Errorf("by upper-case user name = %+v, %v", got, err)
+	}
 	if _, err := s.AuthPlain(ctx, cred.Username, "nope"); !errors.Is(err, submission.ErrBadCredentials) {
 		t.Errorf("wrong password: %v", err)
 	}

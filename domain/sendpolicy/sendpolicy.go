@@ -1,23 +1,20 @@
-// Package sendpolicy answers the submission side's questions from the tenancy model: who is
-// submitting (SMTP AUTH and SMTP-IP credentials), whether a From domain is a verified domain of
-// the credential's server, and whether a recipient's message must be held (development-mode
-// server, suppressed recipient, send limit reached). It implements the ports of
-// domain/submission with domain/tenancy and domain/suppression.
+// Package sendpolicy answers the submission side's questions from the tenancy model: whether a
+// From domain is a verified domain of the credential's server, and whether a recipient's message
+// must be held (development-mode server, suppressed recipient, send limit reached). It implements
+// the ports of domain/submission with domain/tenancy and domain/suppression. Who is submitting
+// (SMTP AUTH, SMTP-IP and API credentials) is domain/platform's keyed credential lookup.
 //
 // It imports domain packages, events and the standard library only.
 package sendpolicy
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
-	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/posthaste/posthaste/domain"
-	"github.com/posthaste/posthaste/domain/submission"
 	"github.com/posthaste/posthaste/domain/suppression"
 	"github.com/posthaste/posthaste/domain/tenancy"
 	"github.com/posthaste/posthaste/events"
@@ -32,17 +29,8 @@ type Counter interface {
 	Incr(ctx context.Context, key string, n int64, window time.Duration) (int64, error)
 }
 
-// Directory finds credentials fast (a read model). It may lag the event log by moments: a
-// credential created a moment ago may be missing, never one that exists in another state than
-// the log says for longer than the lag.
-type Directory interface {
-	CredentialByUsername(ctx context.Context, username string) (tenancy.Credential, bool, error)
-	ActiveCredentials(ctx context.Context, typ string) ([]tenancy.Credential, error)
-}
-
-// Policy implements submission.Authenticator, submission.Domains and submission.HoldPolicy.
+// Policy implements submission.Domains and submission.HoldPolicy.
 type Policy struct {
-	dir          Directory // nil = read the streams every time
 	tenancy      *tenancy.Handlers
 	suppressions *suppression.Handler
 	counter      Counter // nil = send limits are not enforced
@@ -65,75 +53,18 @@ type cachedServer struct {
 // moment ago is held at once.
 const ServerCacheTTL = 5 * time.Second
 
-// New refuses missing parts; counter and dir may be nil. Servers are cached for ServerCacheTTL.
-func New(t *tenancy.Handlers, dir Directory, s *suppression.Handler, c Counter, store domain.EventStore, rec domain.Recorder) (*Policy, error) {
+// New refuses missing parts; counter may be nil. Servers are cached for ServerCacheTTL.
+func New(t *tenancy.Handlers, s *suppression.Handler, c Counter, store domain.EventStore, rec domain.Recorder) (*Policy, error) {
 	if t == nil || s == nil || store == nil {
 		return nil, errors.New("sendpolicy: tenancy, suppressions and store are required")
 	}
-	return &Policy{tenancy: t, dir: dir, suppressions: s, counter: c, store: store, rec: rec,
+	return &Policy{tenancy: t, suppressions: s, counter: c, store: store, rec: rec,
 		serverTTL: ServerCacheTTL, servers: map[string]cachedServer{}}, nil
 }
 
 // SetServerCacheTTL changes how long servers are cached (0: read the stream every time).
 // Call it before use.
 func (a *Policy) SetServerCacheTTL(d time.Duration) { a.serverTTL = d }
-
-// credentialByUsername asks the directory first and the streams when it does not know the
-// user (a credential created a moment ago), so a new credential works at once.
-func (a *Policy) credentialByUsername(ctx context.Context, username string) (tenancy.Credential, error) {
-	if a.dir != nil {
-		c, ok, err := a.dir.CredentialByUsername(ctx, username)
-		if err != nil {
-			return tenancy.Credential{}, err
-		}
-		if ok {
-			return c, nil
-		}
-	}
-	return a.tenancy.CredentialByUsername(ctx, username)
-}
-
-// AuthPlain checks an SMTP credential. Unknown users, wrong passwords and revoked credentials
-// all give submission.ErrBadCredentials; a hash is computed either way.
-func (a *Policy) AuthPlain(ctx context.Context, username, password string) (submission.Principal, error) {
-	c, err := a.credentialByUsername(ctx, username)
-	if err != nil && !errors.Is(err, tenancy.ErrNotFound) {
-		return submission.Principal{}, fmt.Errorf("sendpolicy: auth: %w", err)
-	}
-	got := tenancy.HashSecret(password)
-	if err != nil || c.Revoked || subtle.ConstantTimeCompare([]byte(got), []byte(c.Hash)) != 1 {
-		return submission.Principal{}, submission.ErrBadCredentials
-	}
-	return submission.Principal{ServerID: c.ServerID, CredentialID: c.ID, Hold: c.Hold}, nil
-}
-
-// ByClientIP finds the active SMTP-IP credential with the most specific CIDR containing ip.
-func (a *Policy) ByClientIP(ctx context.Context, ip netip.Addr) (submission.Principal, bool, error) {
-	var cs []tenancy.Credential
-	var err error
-	if a.dir != nil {
-		cs, err = a.dir.ActiveCredentials(ctx, tenancy.CredentialSMTPIP)
-	} else {
-		cs, err = a.tenancy.ActiveCredentials(ctx, tenancy.CredentialSMTPIP)
-	}
-	if err != nil {
-		return submission.Principal{}, false, fmt.Errorf("sendpolicy: smtp-ip: %w", err)
-	}
-	best, bits := tenancy.Credential{}, -1
-	for _, c := range cs {
-		p, err := netip.ParsePrefix(c.CIDR)
-		if err != nil || !p.Contains(ip.Unmap()) {
-			continue
-		}
-		if p.Bits() > bits {
-			best, bits = c, p.Bits()
-		}
-	}
-	if bits < 0 {
-		return submission.Principal{}, false, nil
-	}
-	return submission.Principal{ServerID: best.ServerID, CredentialID: best.ID, Hold: best.Hold}, true, nil
-}
 
 // IsVerifiedSenderDomain reports whether domain belongs to the server and was verified.
 func (a *Policy) IsVerifiedSenderDomain(ctx context.Context, serverID, domainName string) (bool, error) {

@@ -36,7 +36,7 @@ func TestHoldReasonCaches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := sendpolicy.New(th, nil, sup, nil, st, rec)
+	a, err := sendpolicy.New(th, sup, nil, st, rec)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,13 +38,18 @@ type DNSConfig struct {
 	Hostname         string // POSTHASTE_HOSTNAME: the bounce MX
 }
 
-// Validate lists every missing setting.
+// Validate lists every missing setting: the SPF include and the return-path domain must be
+// domain names; the hostname must be set (the machine's own name may be a single label, as it
+// is on hosts without a domain: the binary has always accepted it).
 func (c DNSConfig) Validate() error {
 	var errs []error
-	for name, v := range map[string]string{"spf include": c.SPFInclude, "return-path domain": c.ReturnPathDomain, "hostname": c.Hostname} {
-		if _, err := NormalizeDomain(v); err != nil {
-			errs = append(errs, fmt.Errorf("dns config: %s: %w", name, err))
+	for _, f := range []struct{ name, v string }{{"spf include", c.SPFInclude}, {"return-path domain", c.ReturnPathDomain}} {
+		if _, err := NormalizeDomain(f.v); err != nil {
+			errs = append(errs, fmt.Errorf("dns config: %s: %w", f.name, err))
 		}
+	}
+	if strings.TrimSpace(c.Hostname) == "" {
+		errs = append(errs, fmt.Errorf("dns config: hostname: %w: host name is empty", ErrInvalid))
 	}
 	return errors.Join(errs...)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/posthaste/posthaste/domain"
 	"github.com/posthaste/posthaste/events"
@@ -15,9 +14,7 @@ import (
 // DomainsOfServer, ListServers) fold the streams of one type, of one server where they can: a
 // full fold is their point. The hot paths (SMTP AUTH, the API key check, SMTP-IP ranges) are
 // served by domain/platform's keyed lookups (a read-model row, the credential's stream, the log
-// tail past the model's horizon); CredentialByUsername, CredentialByKeyHash and
-// ActiveCredentials, which scan every credential, stay only for cmd/posthaste until it calls the
-// application, and go then.
+// tail past the model's horizon), never by a scan of every credential.
 
 // queryLimit is far above any configuration history a single installation has.
 const queryLimit = 1_000_000
@@ -85,21 +82,6 @@ func (h *Handlers) ListCredentials(ctx context.Context, ref ServerRef) ([]Creden
 		}
 	}
 	return out, nil
-}
-
-// CredentialByUsername finds the SMTP credential with a username (revoked ones included: the
-// caller checks Revoked). ErrNotFound when none.
-func (h *Handlers) CredentialByUsername(ctx context.Context, username string) (Credential, error) {
-	cs, err := foldStreams(ctx, h.d.Store, events.StreamCredential, "", func() *Credential { return &Credential{} })
-	if err != nil {
-		return Credential{}, err
-	}
-	for _, c := range cs {
-		if c.Type == CredentialSMTP && strings.EqualFold(c.Username, username) {
-			return *c, nil
-		}
-	}
-	return Credential{}, fmt.Errorf("credential with username %q %w", username, ErrNotFound)
 }
 
 // DomainsOfServer returns the sending domains of a server, sorted by name.

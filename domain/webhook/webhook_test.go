@@ -24,7 +24,6 @@ import (
 	"github.com/posthaste/posthaste/domain/tenancy"
 	"github.com/posthaste/posthaste/domain/webhook"
 	"github.com/posthaste/posthaste/events"
-	"github.com/posthaste/posthaste/projections/webhookqueue"
 )
 
 // The 3-day curve on a fake clock: attempts keep coming for at least 72 h, the waits grow
@@ -149,14 +148,20 @@ func TestForbiddenAddr(t *testing.T) {
 
 // The projection and the domain agree on what is offered.
 func TestOfferedListsAgree(t *testing.T) {
+	// The subscription commands and the queue that enqueues deliveries both read the offer
+	// catalogue (events/webhook_offers.go); the Postal format names exactly what it offers.
 	for _, name := range events.Types() {
-		if webhook.IsOffered(name) != webhookqueue.Offered(name, webhook.FormatStandard) {
-			t.Errorf("%s: domain offers %v, projection %v", name, webhook.IsOffered(name), webhookqueue.Offered(name, webhook.FormatStandard))
+		if webhook.IsOffered(name) != events.WebhookOfferedTo(name, webhook.FormatStandard) {
+			t.Errorf("%s: domain offers %v, catalogue %v", name, webhook.IsOffered(name), events.WebhookOfferedTo(name, webhook.FormatStandard))
 		}
 		env := events.Envelope{Type: name, Payload: json.RawMessage(`{}`)}
-		if webhookqueue.Offered(name, webhook.FormatPostal) != (webhook.PostalEventName(env) != "") {
-			t.Errorf("%s: postal offered by projection %v, Postal name %q", name, webhookqueue.Offered(name, webhook.FormatPostal), webhook.PostalEventName(env))
+		if events.WebhookOfferedTo(name, webhook.FormatPostal) != (webhook.PostalEventName(env) != "") {
+			t.Errorf("%s: postal offered by the catalogue %v, Postal name %q", name, events.WebhookOfferedTo(name, webhook.FormatPostal), webhook.PostalEventName(env))
 		}
+	}
+	if webhook.FormatStandard != events.WebhookFormatStandard || webhook.FormatPostal != events.WebhookFormatPostal {
+		t.Errorf("format names differ: domain %q/%q, catalogue %q/%q", webhook.FormatStandard, webhook.FormatPostal,
+			events.WebhookFormatStandard, events.WebhookFormatPostal)
 	}
 }
 

@@ -36,26 +36,6 @@ const (
 	StatusDead      = "dead"      // every attempt failed for the whole retry period
 )
 
-// offered are the wire names subscriptions may receive; postalOffered those Postal-format
-// subscriptions receive (Postal has no released / hold_cancelled). domain/webhook's tests keep
-// these lists equal to its own.
-var offered = map[string]bool{
-	"message.delivered": true, "message.deferred": true, "message.bounced": true, "message.held": true,
-	"message.released": true, "message.hold_cancelled": true, "message.expired": true, "message.opened": true,
-	"message.clicked": true, "domain.dns_checked": true, "server.send_limit_approaching": true,
-	"server.send_limit_exceeded": true,
-}
-
-var notPostal = map[string]bool{"message.released": true, "message.hold_cancelled": true}
-
-// Offered reports whether a wire name is delivered to subscriptions of a format.
-func Offered(wireName, format string) bool {
-	if format == "postal" && notPostal[wireName] {
-		return false
-	}
-	return offered[wireName]
-}
-
 // DeliveryID is the webhook-id of an event sent to a subscription: stable across retries,
 // redeliveries and replays.
 func DeliveryID(webhookID, eventID string) string {
@@ -145,19 +125,20 @@ func (Projection) Apply(ctx context.Context, tx projections.Tx, rec events.Recor
 		}
 		return nil
 	}
-	if !offered[env.Type] || env.Server() == "" {
+	// The offer catalogue (events/webhook_offers.go) decides what a subscription may receive.
+	if !events.IsWebhookOffered(env.Type) || env.Server() == "" {
 		return nil
 	}
-	if env.Type == "domain.dns_checked" {
+	if env.Type == (events.DomainDNSChecked{}).EventType() {
 		var c struct {
 			AllOK bool `json:"all_required_ok"`
 		}
 		if err := json.Unmarshal(env.Payload, &c); err != nil {
-			return err
+			return err // a payload that does not decode is a poison event, not a silent skip
 		}
-		if c.AllOK {
-			return nil // only failed checks are offered
-		}
+	}
+	if !events.WebhookReceives(env, events.WebhookFormatStandard) && !events.WebhookReceives(env, events.WebhookFormatPostal) {
+		return nil // no subscription receives it (a passing DNS check): no need to read them
 	}
 	// Subscriptions created after the event occurred do not get it (deterministic even when the
 	// bus reorders streams); `webhook replay` sends older events on request.
@@ -188,7 +169,7 @@ func (Projection) Apply(ctx context.Context, tx projections.Tx, rec events.Recor
 		return err
 	}
 	for _, s := range subs {
-		if !Wants(s.events, env.Type) || !Offered(env.Type, s.format) {
+		if !Wants(s.events, env.Type) || !events.WebhookReceives(env, s.format) {
 			continue
 		}
 		if err := AddDelivery(ctx, tx, s.id, env, raw, at, false); err != nil {
