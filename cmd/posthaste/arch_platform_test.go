@@ -40,12 +40,7 @@ var valueConstructors = map[string]bool{
 // platform.New) removes them and empties this list; the test fails both on a use not listed
 // here and on a listed one that is gone, so the list only shrinks.
 var knownOffenders = []string{
-	"cmd/posthaste/cmd_lifecycle.go: domain/message.NewHandler",
-	"cmd/posthaste/cmd_lifecycle.go: domain/submission.NewHandler",
-	"cmd/posthaste/cmd_lifecycle.go: domain/suppression.NewHandler",
 	"cmd/posthaste/cmd_serve.go: domain/relay.New",
-	"cmd/posthaste/cmd_tenancy.go: domain/tenancy.NewHandlers",
-	"cmd/posthaste/cmd_webhook.go: domain/webhook.NewHandlers",
 	"cmd/posthaste/http_api.go: domain/message.NewHandler",
 	"cmd/posthaste/http_api.go: domain/submission.NewHandler",
 	"cmd/posthaste/lifecycle.go: domain/delivery.NewDecider",
@@ -56,6 +51,9 @@ var knownOffenders = []string{
 	"cmd/posthaste/lifecycle.go: domain/suppression.NewHandler",
 	"cmd/posthaste/mx.go: domain/inbound.New",
 	"cmd/posthaste/webhooks.go: domain/webhook.NewHandlers",
+	// The tenancy wiring lifecycle.go's serve roles took from the old commands, kept in the cli
+	// branch's stand-in for the wire branch's wiring: it goes when that lands.
+	"cmd/posthaste/wire_shim.go: domain/tenancy.NewHandlers",
 }
 
 // domainConstructors returns the functions named New* declared (without a receiver) in the

@@ -15,49 +15,9 @@ import (
 	"github.com/posthaste/posthaste/domain/relay"
 )
 
-func init() {
-	register(command{path: "serve", usage: "[--roles smtp,worker,relay,projector,web,webhooks,mx]",
-		summary: "run the platform (all roles by default)", run: runServe})
-	register(command{path: "migrate", usage: "", summary: "apply the schema migrations", run: runMigrate})
-}
-
 // shutdownTimeout bounds the drain after SIGTERM: HTTP requests in flight, the relay's batch,
 // the projections' transactions.
 const shutdownTimeout = 30 * time.Second
-
-func runMigrate(ctx context.Context, cio cliIO, args []string) error {
-	cfg, pos, err := loadCommandConfig(newFlagSet("migrate", true), args, cio)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(pos); err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg, newLogger(cfg, cio.stderr)) // openStore migrates
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	fmt.Fprintf(cio.stdout, "migrated the %s database\n", st.SQL.SQLDialect())
-	return nil
-}
-
-func runServe(ctx context.Context, cio cliIO, args []string) error {
-	cfg, pos, err := loadCommandConfig(newFlagSet("serve", true), args, cio)
-	if err != nil {
-		return err
-	}
-	if err := noArgs(pos); err != nil {
-		return err
-	}
-	logger := newLogger(cfg, cio.stderr)
-	p, err := openPlatform(ctx, cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer p.Close()
-	return serve(ctx, cfg, p, logger)
-}
 
 // role is one part of serve: run blocks until ctx ends (then drains and returns nil) or fails.
 type role struct {
@@ -65,10 +25,10 @@ type role struct {
 	run  func(ctx context.Context) error
 }
 
-// serve runs the configured roles until ctx ends (SIGTERM, SIGINT) or one role fails; then
+// runRoles runs the configured roles until ctx ends (SIGTERM, SIGINT) or one role fails; then
 // every role drains (HTTP stops accepting and finishes its requests, the relay its batch, the
-// runner its transactions) and serve returns.
-func serve(ctx context.Context, cfg Config, p *Platform, logger *slog.Logger) error {
+// runner its transactions) and runRoles returns.
+func runRoles(ctx context.Context, cfg Config, p *Platform, logger *slog.Logger) error {
 	var roles []role
 	for _, name := range cfg.Roles {
 		r, err := buildRole(name, cfg, p, logger)

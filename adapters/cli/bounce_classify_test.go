@@ -1,8 +1,6 @@
-package main
+package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -22,10 +20,7 @@ This is the mail system at host mx.example.net.
 
 func runBounceCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	code := run(context.Background(), append([]string{"bounce", "classify"}, args...),
-		cliIO{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, env: func(string) string { return "" }})
-	return code, out.String(), errb.String()
+	return runCLI(t, toolDeps(), nil, append([]string{"bounce", "classify"}, args...)...)
 }
 
 func TestBounceClassifyJSON(t *testing.T) {

@@ -1,8 +1,6 @@
-package main
+package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -14,10 +12,7 @@ const dkimVectors = "../../../shared/eval/dkim/vectors"
 
 func runDKIMCLI(t *testing.T, stdin []byte, args ...string) (int, string, string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	code := run(context.Background(), append([]string{"dkim", "verify"}, args...),
-		cliIO{stdin: bytes.NewReader(stdin), stdout: &out, stderr: &errb, env: func(string) string { return "" }})
-	return code, out.String(), errb.String()
+	return runCLI(t, toolDeps(), stdin, append([]string{"dkim", "verify"}, args...)...)
 }
 
 func TestDKIMVerifyCLI(t *testing.T) {
