@@ -22,8 +22,12 @@ func (t *tree) helpCommand() *cobra.Command {
 		DisableFlagParsing: true,
 		Annotations:        map[string]string{annotationSynopsis: "[COMMAND…]"},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
+			switch {
+			case len(args) == 0:
 				t.writeRootHelp(cmd.OutOrStdout())
+				return nil
+			case len(args) == 1 && (args[0] == "-h" || args[0] == "--help"):
+				t.writeHelp(cmd.OutOrStdout(), cmd)
 				return nil
 			}
 			found, rest, err := t.root.Find(args)

@@ -94,7 +94,9 @@ func newTree(d Deps) *tree {
 	t.root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err.Error()} })
 	t.root.SetHelpFunc(func(cmd *cobra.Command, _ []string) { t.writeHelp(cmd.OutOrStdout(), cmd) })
 	t.root.SetUsageFunc(func(cmd *cobra.Command) error { t.writeHelp(cmd.OutOrStderr(), cmd); return nil })
-	t.root.SetHelpCommand(t.helpCommand())
+	help := t.helpCommand()
+	t.root.SetHelpCommand(help)
+	t.root.AddCommand(help)
 	t.specs = append(t.specs, &spec{path: "help", synopsis: "[COMMAND…]", summary: "print the help of posthaste or of a command"})
 	for _, s := range commands() {
 		t.add(s)
