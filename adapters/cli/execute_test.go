@@ -160,4 +160,3 @@ func testApplication(t *testing.T, st *sqlstore.Store) (*platform.Application, e
 		Config: platform.Config{Hostname: "mx.posthaste.test", ReturnPathDomain: "rp.posthaste.test", SPFInclude: "spf.posthaste.test"},
 		Clock:  time.Now, Rand: rand.Reader, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }
-
