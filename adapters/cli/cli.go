@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/posthaste/posthaste/domain/platform"
 )
 
@@ -101,7 +103,7 @@ func Execute(ctx context.Context, args []string, d Deps) int {
 }
 
 // report prints err as the one line of a failed command and returns the exit status.
-func report(w io.Writer, cmd commandPath, err error) int {
+func report(w io.Writer, cmd *cobra.Command, err error) int {
 	if err == nil {
 		return 0
 	}

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"context"
-	"io"
 	"sort"
 	"strings"
 
@@ -20,30 +18,6 @@ type spec struct {
 	run      func(c *call) error
 }
 
-// call is one run of a command: its context, dependencies, flags and positional arguments.
-type call struct {
-	ctx  context.Context
-	d    Deps
-	cmd  *cobra.Command
-	args []string
-}
-
-func (c *call) stdout() io.Writer { return c.d.Stdout }
-
-// changed reports whether a flag was given on the command line.
-func (c *call) changed(name string) bool { return c.cmd.Flags().Changed(name) }
-
-// values returns the configuration flags given on the command line.
-func (c *call) values() Values {
-	v := Values{}
-	c.cmd.Flags().Visit(func(f *pflag.Flag) {
-		if _, ok := f.Annotations[annotationEnv]; ok {
-			v[f.Name] = f.Value.String()
-		}
-	})
-	return v
-}
-
 // Annotations of the cobra commands and flags this package builds.
 const (
 	annotationSynopsis = "posthaste_synopsis" // command: its synopsis
@@ -54,11 +28,8 @@ const (
 type tree struct {
 	d     Deps
 	root  *cobra.Command
-	specs []*spec // in the order help lists them
+	specs []*spec // every command (help lists them by path)
 }
-
-// commandPath is a command of the tree (nil before one was found).
-type commandPath = *cobra.Command
 
 // pathOf returns a command's words without the program name: "org create".
 func pathOf(cmd *cobra.Command) string {

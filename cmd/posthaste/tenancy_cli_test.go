@@ -25,7 +25,7 @@ import (
 // These tests run the built binary as a subprocess, as an operator would, on the embedded
 // default and on MariaDB, against a DNS server on loopback serving a zone each test controls.
 // Both backends must print byte-identical --json output (after normalizing random ids, keys and
-// times): they share one golden file per output (testdata/tenancy_*.golden; -update rewrites).
+// times): they share one golden file per output (testdata/tenancy_*.golden; POSTHASTE_UPDATE_GOLDEN=1 rewrites them).
 
 // operator runs the binary as an operator at a shell would, with exactly env.
 type operator struct {

@@ -7,23 +7,7 @@ import (
 	"github.com/posthaste/posthaste/domain/tenancy"
 )
 
-// Positional arguments and the flags several commands share.
-
-// oneArg returns the single positional argument or a usage error naming it.
-func (c *call) oneArg(name string) (string, error) {
-	if len(c.args) != 1 {
-		return "", usagef("want exactly one %s, got %d arguments", name, len(c.args))
-	}
-	return c.args[0], nil
-}
-
-// noArgs refuses positional arguments.
-func (c *call) noArgs() error {
-	if len(c.args) != 0 {
-		return usagef("unexpected argument %q", c.args[0])
-	}
-	return nil
-}
+// The flags several commands share.
 
 // serverFlag parses the required --server ORG/NAME.
 func serverFlag(v string) (tenancy.ServerRef, error) {
