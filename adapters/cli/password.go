@@ -29,11 +29,7 @@ func readPassword(stdin io.Reader, prompt io.Writer, fromStdin bool) (string, er
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return "", errors.New("password is missing: stdin is not a terminal; pipe it in with --password-stdin")
 	}
-	pw, err := promptNoEcho(f, prompt, "Password: ")
-	if err != nil {
-		return "", err
-	}
-	again, err := promptNoEcho(f, prompt, "Repeat password: ")
+	pw, again, err := promptTwice(f, prompt)
 	if err != nil {
 		return "", err
 	}
@@ -46,13 +42,27 @@ func readPassword(stdin io.Reader, prompt io.Writer, fromStdin bool) (string, er
 	return pw, nil
 }
 
-// promptNoEcho writes text on prompt and reads one line from the terminal f with echo off.
-func promptNoEcho(f *os.File, prompt io.Writer, text string) (string, error) {
-	fmt.Fprint(prompt, text)
-	b, err := term.ReadPassword(int(f.Fd()))
-	fmt.Fprintln(prompt)
-	if err != nil && !(errors.Is(err, io.EOF) && len(b) == 0) {
-		return "", fmt.Errorf("read password: %w", err)
+// promptTwice asks for the password and its repetition at the terminal f, writing the prompts on
+// prompt. The terminal is put in raw mode before the first prompt shows, so nothing typed is
+// ever echoed; it is restored before returning.
+func promptTwice(f *os.File, prompt io.Writer) (string, string, error) {
+	fd := int(f.Fd())
+	old, err := term.MakeRaw(fd)
+	if err != nil {
+		return "", "", fmt.Errorf("read password: %w", err)
 	}
-	return strings.TrimRight(string(b), "\r"), nil
+	defer term.Restore(fd, old)
+	t := term.NewTerminal(struct {
+		io.Reader
+		io.Writer
+	}{f, prompt}, "")
+	var pws [2]string
+	for i, p := range []string{"Password: ", "Repeat password: "} {
+		if pws[i], err = t.ReadPassword(p); errors.Is(err, io.EOF) {
+			return "", "", errors.New("read password: interrupted")
+		} else if err != nil {
+			return "", "", fmt.Errorf("read password: %w", err)
+		}
+	}
+	return pws[0], pws[1], nil
 }
