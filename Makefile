@@ -7,7 +7,7 @@ TESTFLAGS ?= -count=1 -timeout 20m
 BENCHTIME ?= 1s
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all build deps test test-unit test-serial lint bench clean
+.PHONY: all build deps test test-unit test-serial lint cross bench man completion clean
 
 all: lint test build
 
@@ -32,11 +32,27 @@ test-unit:
 test-serial:
 	POSTHASTE_SERIAL_TESTS=1 $(GO) test $(GOFLAGS) $(TESTFLAGS) -p 1 -run '^TestSerial' ./...
 
-lint:
+lint: cross
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))"; \
 	if [ -n "$$out" ]; then echo "gofmt -l: these files need gofmt:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -count=1 -run 'TestDependencyRule' ./cmd/posthaste/
+
+# cross builds everything for macOS and FreeBSD (no cgo, no termios of Linux's own).
+cross:
+	GOOS=darwin $(GO) build $(GOFLAGS) ./...
+	GOOS=freebsd $(GO) build $(GOFLAGS) ./...
+
+# man writes the man pages (section 1) into bin/man; completion the bash, zsh and fish scripts
+# into bin/completion.
+man: build
+	bin/posthaste man --dir bin/man
+
+completion: build
+	mkdir -p bin/completion
+	bin/posthaste completion bash > bin/completion/posthaste.bash
+	bin/posthaste completion zsh > bin/completion/_posthaste
+	bin/posthaste completion fish > bin/completion/posthaste.fish
 
 bench:
 	$(GO) test $(GOFLAGS) -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem ./...

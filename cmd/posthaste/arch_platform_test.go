@@ -35,19 +35,6 @@ var valueConstructors = map[string]bool{
 	"domain/webhook.NewSecret":   true, // a random whsec_ secret
 }
 
-// knownOffenders are the uses that predate domain/platform: cmd/posthaste still composes the
-// domain itself. The next step (rewiring cmd/posthaste and adapters/httpapi onto
-// platform.New) removes them and empties this list; the test fails both on a use not listed
-// here and on a listed one that is gone, so the list only shrinks.
-var knownOffenders = []string{
-	// old CLI: go when the cli branch lands (its commands call the application).
-	"cmd/posthaste/cmd_lifecycle.go: domain/message.NewHandler",
-	"cmd/posthaste/cmd_lifecycle.go: domain/suppression.NewHandler",
-	"cmd/posthaste/cmd_tenancy.go: domain/tenancy.NewHandlers",
-	"cmd/posthaste/cmd_webhook.go: domain/webhook.NewHandlers",
-	// today's httpapi still asks for these handlers: go when the http branch lands (httpapi.Config{App}).
-}
-
 // domainConstructors returns the functions named New* declared (without a receiver) in the
 // non-test files of the packages under root/domain, as "domain/pkg.NewX": a type named New*
 // (tenancy.NewCredential) is not one.
@@ -173,19 +160,8 @@ func treeConstructorUses(t *testing.T, root string) []string {
 }
 
 func TestDependencyRuleOnlyPlatformComposesTheDomain(t *testing.T) {
-	got := treeConstructorUses(t, "../..")
-	for _, u := range got {
-		if !slices.Contains(knownOffenders, u) {
-			t.Errorf("%s: compose the domain in domain/platform and call the application instead", u)
-		}
-	}
-	for _, k := range knownOffenders {
-		if !slices.Contains(got, k) {
-			t.Errorf("%s is gone: remove it from knownOffenders", k)
-		}
-	}
-	if len(got) > 0 {
-		t.Logf("%d known uses of domain constructors outside domain/ left to move onto platform.New:\n%s", len(got), strings.Join(got, "\n"))
+	for _, u := range treeConstructorUses(t, "../..") {
+		t.Errorf("%s: compose the domain in domain/platform and call the application instead", u)
 	}
 }
 

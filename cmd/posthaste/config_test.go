@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,8 +80,9 @@ func TestLoadConfigValues(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fs := newFlagSet("test", true)
-			if _, err := parseArgs(fs, tt.flags); err != nil {
+			fs := flag.NewFlagSet("test", flag.ContinueOnError)
+			addConfigFlags(fs)
+			if err := fs.Parse(tt.flags); err != nil {
 				t.Fatal(err)
 			}
 			c, err := loadConfig(envOf(tt.env), fs)
@@ -166,19 +168,5 @@ func TestEnsureSecretKeyGeneratesOnceWithMode0600(t *testing.T) {
 	p := Config{DataDir: t.TempDir(), DatabaseURL: "mysql://h/x"}
 	if err := p.ensureSecretKey(fixed); err == nil {
 		t.Error("production without a key must fail")
-	}
-}
-
-func TestParseArgsInterspersed(t *testing.T) {
-	fs := newFlagSet("t", false)
-	all := fs.Bool("all", false, "")
-	pos, err := parseArgs(fs, []string{"a", "--all", "b"})
-	if err != nil || !*all || strings.Join(pos, ",") != "a,b" {
-		t.Errorf("pos %v all %v err %v", pos, *all, err)
-	}
-	if _, err := parseArgs(newFlagSet("t", false), []string{"--nope"}); err == nil {
-		t.Error("unknown flag must be a usage error")
-	} else if _, ok := err.(usageError); !ok {
-		t.Errorf("want usageError, got %T", err)
 	}
 }

@@ -70,22 +70,7 @@ func TestEventsJSONGolden(t *testing.T) {
 	env := map[string]string{"POSTHASTE_DATA_DIR": dataDir}
 
 	out := mustRun(t, env, "events", "--json")
-	golden := filepath.Join("testdata", "events.golden.jsonl")
-	if updateGolden {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (POSTHASTE_UPDATE_GOLDEN=1 go test -run TestEventsJSONGolden creates it)", err)
-	}
-	if out != string(want) {
-		t.Errorf("events --json differs from %s:\ngot:\n%s\nwant:\n%s", golden, out, want)
-	}
+	checkGolden(t, filepath.Join("testdata", "events.golden.jsonl"), out)
 	// Every line is {position, …envelope}: the envelope decodes back unchanged.
 	for i, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		var withPos struct {

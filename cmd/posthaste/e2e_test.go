@@ -1,14 +1,11 @@
 package main
 
-// These tests run the BUILT binary as a subprocess, the way an operator does: TestMain builds it
-// once into a temporary directory.
+// These tests run the BUILT binary as a subprocess, the way an operator does (harness_test.go).
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -27,88 +24,6 @@ import (
 
 	"github.com/posthaste/posthaste/adapters/sqlstore/sqlstoretest"
 )
-
-var (
-	e2eDir       string // TestMain's temporary directory, removed when the tests end
-	e2eBuildOnce sync.Once
-	e2eBin       string
-	e2eBuildErr  error
-)
-
-// updateGolden rewrites golden files: POSTHASTE_UPDATE_GOLDEN=1 go test -run TestEventsJSONGolden
-var updateGolden = os.Getenv("POSTHASTE_UPDATE_GOLDEN") == "1"
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "posthaste-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: temp dir:", err)
-		os.Exit(1)
-	}
-	e2eDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// binary builds the posthaste binary once per test process (on first use, so tests that do
-// not run it, like the dependency rule in `make lint`, do not pay for the build).
-func binary(t *testing.T) string {
-	t.Helper()
-	e2eBuildOnce.Do(func() {
-		e2eBin = filepath.Join(e2eDir, "posthaste")
-		out, err := exec.Command("go", "build", "-o", e2eBin, ".").CombinedOutput()
-		if err != nil {
-			e2eBuildErr = fmt.Errorf("go build posthaste: %v\n%s", err, out)
-		}
-	})
-	if e2eBuildErr != nil {
-		t.Fatal(e2eBuildErr)
-	}
-	return e2eBin
-}
-
-// baseEnv is the test process's environment without any POSTHASTE_ variable, plus env.
-func baseEnv(env map[string]string) []string {
-	var out []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "POSTHASTE_") {
-			out = append(out, kv)
-		}
-	}
-	for k, v := range env {
-		out = append(out, k+"="+v)
-	}
-	return out
-}
-
-// runBin runs the binary to completion and returns stdout, stderr and the exit status.
-func runBin(t *testing.T, env map[string]string, args ...string) (string, string, int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary(t), args...)
-	cmd.Env = baseEnv(env)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run posthaste %v: %v", args, err)
-	}
-	return stdout.String(), stderr.String(), code
-}
-
-// mustRun runs the binary and fails the test unless it exits 0.
-func mustRun(t *testing.T, env map[string]string, args ...string) string {
-	t.Helper()
-	out, errOut, code := runBin(t, env, args...)
-	if code != 0 {
-		t.Fatalf("posthaste %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errOut)
-	}
-	return out
-}
 
 // syncBuffer collects a subprocess's stderr safely while it runs.
 type syncBuffer struct {
@@ -359,11 +274,4 @@ func productionEnv(t *testing.T) (map[string]string, string) {
 		}
 	})
 	return env, dsn
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -93,24 +92,10 @@ func normalizeJSON(s string) string {
 	return s
 }
 
-// golden compares got (normalized) with testdata/name, or rewrites it with POSTHASTE_UPDATE_GOLDEN=1.
+// golden compares got (normalized) with testdata/name (checkGolden).
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	got = normalizeJSON(got)
-	path := filepath.Join("testdata", name)
-	if updateGolden {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("golden %s: %v (POSTHASTE_UPDATE_GOLDEN=1 writes it)", name, err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs from the golden file:\ngot:  %s\nwant: %s", name, got, want)
-	}
+	checkGolden(t, filepath.Join("testdata", name), normalizeJSON(got))
 }
 
 // TestReadSideAfterMixedWorkload drives a mixed workload through the binary on both backends —

@@ -1,10 +1,9 @@
-package main_test
+package main
 
 import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -26,79 +25,21 @@ import (
 // These tests run the built binary as a subprocess, as an operator would, on the embedded
 // default and on MariaDB, against a DNS server on loopback serving a zone each test controls.
 // Both backends must print byte-identical --json output (after normalizing random ids, keys and
-// times): they share one golden file per output (testdata/tenancy_*.golden; -update rewrites).
+// times): they share one golden file per output (testdata/tenancy_*.golden; POSTHASTE_UPDATE_GOLDEN=1 rewrites them).
 
-// The -update flag may also be defined by the package's internal tests (initialized first:
-// packages initialize in import-path order), so it is defined here only when missing and read
-// by name.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite testdata/*.golden")
-	}
-}
-
-func updateTenancyGolden() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
-
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// posthasteBinary builds the binary once per test process.
-func posthasteBinary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "posthaste-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "posthaste")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
-
-type cli struct {
+// operator runs the binary as an operator at a shell would, with exactly env.
+type operator struct {
 	t   *testing.T
-	bin string
 	env []string
 }
 
-type result struct {
-	code           int
-	stdout, stderr string
-}
-
-func (c *cli) run(stdin string, args ...string) result {
+func (c *operator) run(stdin string, args ...string) result {
 	c.t.Helper()
-	cmd := exec.Command(c.bin, args...)
-	cmd.Env = c.env
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		c.t.Fatalf("run %v: %v", args, err)
-	}
-	return result{code, out.String(), errb.String()}
+	return execBin(c.t, c.env, stdin, args...)
 }
 
 // ok runs a command that must succeed and returns its stdout.
-func (c *cli) ok(args ...string) string {
+func (c *operator) ok(args ...string) string {
 	c.t.Helper()
 	r := c.run("", args...)
 	if r.code != 0 {
@@ -108,7 +49,7 @@ func (c *cli) ok(args ...string) string {
 }
 
 // fails runs a command that must fail with exit status 1 and exactly one stderr line containing want.
-func (c *cli) fails(stdin, want string, args ...string) result {
+func (c *operator) fails(stdin, want string, args ...string) result {
 	c.t.Helper()
 	r := c.run(stdin, args...)
 	lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
@@ -140,30 +81,13 @@ func normalize(s string) string {
 	return s
 }
 
-// golden compares normalized output with testdata/tenancy_<name>.golden.
-func golden(t *testing.T, name, got string) {
+// tenancyGolden compares normalized output with testdata/tenancy_<name>.golden (checkGolden).
+func tenancyGolden(t *testing.T, name, got string) {
 	t.Helper()
-	got = normalize(got)
-	path := filepath.Join("testdata", "tenancy_"+name+".golden")
-	if updateTenancyGolden() {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from golden file:\ngot:\n%s\nwant:\n%s", name, got, want)
-	}
+	checkGolden(t, filepath.Join("testdata", "tenancy_"+name+".golden"), normalize(got))
 }
 
-func baseEnv(dnsAddr string) []string {
+func tenancyBaseEnv(dnsAddr string) []string {
 	return []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "USER=" + os.Getenv("USER"),
 		"POSTHASTE_HOSTNAME=mail.example.net",
@@ -174,14 +98,7 @@ func baseEnv(dnsAddr string) []string {
 }
 
 func embeddedEnv(t *testing.T, dnsAddr string) []string {
-	return append(baseEnv(dnsAddr), "POSTHASTE_DATA_DIR="+t.TempDir())
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
+	return append(tenancyBaseEnv(dnsAddr), "POSTHASTE_DATA_DIR="+t.TempDir())
 }
 
 func mariadbEnv(t *testing.T, dnsAddr string) []string {
@@ -194,7 +111,7 @@ func mariadbEnv(t *testing.T, dnsAddr string) []string {
 		u += ":" + cfg.Passwd
 	}
 	u += "@" + cfg.Addr + "/" + cfg.DBName
-	return append(baseEnv(dnsAddr),
+	return append(tenancyBaseEnv(dnsAddr),
 		"POSTHASTE_DATA_DIR="+t.TempDir(),
 		"POSTHASTE_DATABASE_URL="+u,
 		"POSTHASTE_AMQP_URL="+envOr("POSTHASTE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
@@ -203,7 +120,7 @@ func mariadbEnv(t *testing.T, dnsAddr string) []string {
 	)
 }
 
-func backends() map[string]func(*testing.T, string) []string {
+func cliBackends() map[string]func(*testing.T, string) []string {
 	return map[string]func(*testing.T, string) []string{"embedded": embeddedEnv, "mariadb": mariadbEnv}
 }
 
@@ -251,43 +168,42 @@ const platformSPF = `spf.example.net. 300 IN TXT "v=spf1 ip4:203.0.113.0/24 -all
 func withPlatform(lines []string) []string { return append(lines, platformSPF) }
 
 func TestCLITenancy(t *testing.T) {
-	bin := posthasteBinary(t)
-	for name, envFor := range backends() {
+	for name, envFor := range cliBackends() {
 		t.Run(name, func(t *testing.T) {
 			dns := dnstest.New(t)
-			c := &cli{t: t, bin: bin, env: envFor(t, dns.Addr)}
+			c := &operator{t: t, env: envFor(t, dns.Addr)}
 			operatorFlow(t, c, dns)
 		})
 	}
 }
 
-func operatorFlow(t *testing.T, c *cli, dns *dnstest.Server) {
+func operatorFlow(t *testing.T, c *operator, dns *dnstest.Server) {
 	// Organizations and servers.
-	golden(t, "org_create", c.ok("org", "create", "Acme", "--json"))
+	tenancyGolden(t, "org_create", c.ok("org", "create", "Acme", "--json"))
 	c.fails("", `organization "acme" already exists`, "org", "create", "acme")
 	c.fails("", `organization "nope" not found`, "server", "create", "nope/billing")
-	golden(t, "server_create", c.ok("server", "create", "acme/billing", "--mode", "development", "--send-limit", "100", "--json"))
+	tenancyGolden(t, "server_create", c.ok("server", "create", "acme/billing", "--mode", "development", "--send-limit", "100", "--json"))
 	c.fails("", `server "acme/billing" already exists`, "server", "create", "acme/billing")
-	golden(t, "server_update", c.ok("server", "update", "acme/billing", "--mode", "live", "--retention-days", "90", "--json"))
+	tenancyGolden(t, "server_update", c.ok("server", "update", "acme/billing", "--mode", "live", "--retention-days", "90", "--json"))
 	c.fails("", "mode \"test\" (want live or development)", "server", "update", "acme/billing", "--mode", "test")
 
 	// Users: weak or missing passwords write nothing.
 	c.fails("short\n", "password is too weak", "user", "create", "--email", "ops@example.com", "--password-stdin")
 	c.fails("", "password is missing", "user", "create", "--email", "ops@example.com", "--password-stdin")
 	c.fails("", "password is missing", "user", "create", "--email", "ops@example.com")
-	golden(t, "user_create", c.run("correct horse battery staple\n", "user", "create", "--email", "Ops@Example.com", "--admin", "--org", "acme", "--password-stdin", "--json").stdout)
+	tenancyGolden(t, "user_create", c.run("correct horse battery staple\n", "user", "create", "--email", "Ops@Example.com", "--admin", "--org", "acme", "--password-stdin", "--json").stdout)
 	c.fails("another long passphrase\n", `user "ops@example.com" already exists`, "user", "create", "--email", "ops@example.com", "--password-stdin")
 	c.run("yet another passphrase\n", "user", "create", "--email", "dev@example.com", "--password-stdin")
-	golden(t, "user_list", c.ok("user", "list", "--json"))
+	tenancyGolden(t, "user_list", c.ok("user", "list", "--json"))
 
 	// Domains.
-	golden(t, "domain_create", c.ok("domain", "create", "Example.com", "--server", "acme/billing", "--ed25519", "--json"))
+	tenancyGolden(t, "domain_create", c.ok("domain", "create", "Example.com", "--server", "acme/billing", "--ed25519", "--json"))
 	c.fails("", `domain "example.com" already exists`, "domain", "create", "example.com", "--server", "acme/billing")
 	c.fails("", `domain name "exa_mple.com" contains '_'`, "domain", "create", "exa_mple.com", "--server", "acme/billing")
 	c.fails("", `server "acme/nope" not found`, "domain", "create", "other.com", "--server", "acme/nope")
-	golden(t, "domain_create_skip", c.ok("domain", "create", "dev.example.org", "--server", "acme/billing", "--skip-verification", "--json"))
+	tenancyGolden(t, "domain_create_skip", c.ok("domain", "create", "dev.example.org", "--server", "acme/billing", "--skip-verification", "--json"))
 	dnsJSON := c.ok("domain", "dns", "example.com", "--json")
-	golden(t, "domain_dns", dnsJSON)
+	tenancyGolden(t, "domain_dns", dnsJSON)
 	if text := c.ok("domain", "dns", "example.com"); !strings.Contains(text, `IN TXT "v=spf1 a mx include:spf.example.net ~all"`) {
 		t.Errorf("domain dns text output lacks the SPF line:\n%s", text)
 	}
@@ -307,7 +223,7 @@ func operatorFlow(t *testing.T, c *cli, dns *dnstest.Server) {
 
 	// Good records, the platform's included: verify passes.
 	dns.Set(t, withPlatform(zone(t, dnsJSON, nil))...)
-	golden(t, "domain_verify_ok", c.ok("domain", "verify", "example.com", "--json"))
+	tenancyGolden(t, "domain_verify_ok", c.ok("domain", "verify", "example.com", "--json"))
 
 	// Break each record in turn: verify fails naming exactly that record and why.
 	otherKey := "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAwrongwrongwrongwrong"
@@ -419,9 +335,9 @@ func operatorFlow(t *testing.T, c *cli, dns *dnstest.Server) {
 
 	// Credentials: the secret once, exact JSON keys per type.
 	smtp := c.ok("credential", "create", "--server", "acme/billing", "--type", "smtp", "--json")
-	golden(t, "credential_create_smtp", smtp)
-	golden(t, "credential_create_api", c.ok("credential", "create", "--server", "acme/billing", "--type", "api", "--name", "app", "--json"))
-	golden(t, "credential_create_smtp_ip", c.ok("credential", "create", "--server", "acme/billing", "--type", "smtp-ip", "--cidr", "192.0.2.0/24", "--hold", "--json"))
+	tenancyGolden(t, "credential_create_smtp", smtp)
+	tenancyGolden(t, "credential_create_api", c.ok("credential", "create", "--server", "acme/billing", "--type", "api", "--name", "app", "--json"))
+	tenancyGolden(t, "credential_create_smtp_ip", c.ok("credential", "create", "--server", "acme/billing", "--type", "smtp-ip", "--cidr", "192.0.2.0/24", "--hold", "--json"))
 	c.fails("", "has host bits set", "credential", "create", "--server", "acme/billing", "--type", "smtp-ip", "--cidr", "192.0.2.1/24")
 	c.fails("", `server "acme/nope" not found`, "credential", "create", "--server", "acme/nope", "--type", "api")
 	var created struct{ ID, Password string }
@@ -430,11 +346,11 @@ func operatorFlow(t *testing.T, c *cli, dns *dnstest.Server) {
 	c.ok("credential", "revoke", created.ID, "--reason", "rotated")
 	c.fails("", "already revoked", "credential", "revoke", created.ID)
 	list := c.ok("credential", "list", "--server", "acme/billing", "--json")
-	golden(t, "credential_list", list)
+	tenancyGolden(t, "credential_list", list)
 
 	// DKIM rotation: the new key is published first and signs once seen in DNS.
 	rot := c.ok("domain", "rotate-dkim", "example.com", "--json")
-	golden(t, "domain_rotate_dkim", rot)
+	tenancyGolden(t, "domain_rotate_dkim", rot)
 	var newRec dnsRecordJSON
 	json.Unmarshal([]byte(rot), &newRec)
 	dns.Set(t, withPlatform(zone(t, dnsJSON, nil))...)
@@ -444,8 +360,8 @@ func operatorFlow(t *testing.T, c *cli, dns *dnstest.Server) {
 	}
 	dns.Set(t, append(withPlatform(zone(t, dnsJSON, nil)), newRec.Name+". 300 IN TXT "+dnstest.Quote(newRec.Value))...)
 	c.ok("domain", "verify", "example.com")
-	golden(t, "domain_dns_rotated", c.ok("domain", "dns", "example.com", "--json"))
-	golden(t, "domain_list", c.ok("domain", "list", "--server", "acme/billing", "--json"))
+	tenancyGolden(t, "domain_dns_rotated", c.ok("domain", "dns", "example.com", "--json"))
+	tenancyGolden(t, "domain_list", c.ok("domain", "list", "--server", "acme/billing", "--json"))
 
 	// Concurrent creates of one name: the store's unique (stream, version) key lets exactly one win.
 	var wg sync.WaitGroup
@@ -534,7 +450,7 @@ func cliUser() string {
 // TestCLIUserPasswordPrompt types the password at a terminal (a pty from util-linux script): it
 // is asked twice, never echoed, and a mismatch writes nothing.
 func TestCLIUserPasswordPrompt(t *testing.T) {
-	bin := posthasteBinary(t)
+	bin := binary(t)
 	if _, err := exec.LookPath("script"); err != nil {
 		t.Fatalf("util-linux script (for a pty) is required: %v", err)
 	}
@@ -593,7 +509,7 @@ func TestCLIUserPasswordPrompt(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "passwords do not match") {
 		t.Fatalf("mismatch: exit %d, %q", code, out)
 	}
-	c := &cli{t: t, bin: bin, env: env}
+	c := &operator{t: t, env: env}
 	if list := c.ok("user", "list", "--json"); strings.Contains(list, "mismatch@") || !strings.Contains(list, "typed@example.com") {
 		t.Fatalf("user list = %s", list)
 	}

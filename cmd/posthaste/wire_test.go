@@ -37,6 +37,9 @@ func TestSettingsAreTheConfiguration(t *testing.T) {
 	}
 }
 
+// dkimVectors are the RFC 6376 / RFC 8463 test vectors in ../shared beside the repository.
+const dkimVectors = "../../../shared/eval/dkim/vectors"
+
 // TestDKIMVerifierOpensNothing: `dkim verify` checks signatures with a key file, and DNS is
 // only reached for a signed message without one.
 func TestDKIMVerifierOpensNothing(t *testing.T) {
