@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -159,4 +160,29 @@ func randomToken(r io.Reader, n int) (string, error) {
 		b.WriteByte(alphabet[int(buf[0])%len(alphabet)])
 	}
 	return b.String(), nil
+}
+
+// ExpireIdempotencyKeys deletes the idempotency keys older than Config.IdempotencyTTL, at once and
+// then hourly, until ctx ends (Reserve ignores expired keys anyway: this only keeps the table
+// small). Run it in its own goroutine beside the server.
+func (a *API) ExpireIdempotencyKeys(ctx context.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			a.log.Error("httpapi: key expiry panicked", "panic", fmt.Sprint(v))
+		}
+	}()
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		ectx, cancel := context.WithTimeout(ctx, time.Minute)
+		if _, err := a.cfg.Store.Expire(ectx, a.cfg.Clock(), a.cfg.IdempotencyTTL); err != nil && ctx.Err() == nil {
+			a.log.Warn("httpapi: expire idempotency keys", "err", err)
+		}
+		cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -18,7 +18,7 @@ type Idempotent = submission.IdempotencyRecord
 // (submission.Submission.PostalIDs), whose transaction records each id with its message and
 // token, so an id is found by MessageByID exactly when its message was accepted. Reserve
 // inserts a pending key atomically: of concurrent callers with one key exactly one gets
-// reserved true.
+// reserved true. Expire deletes the keys created more than ttl before now and says how many.
 type Store interface {
 	NewPostalIDs(ctx context.Context, n int) ([]int64, error)
 	MessageByID(ctx context.Context, serverID string, id int64) (messageID, token string, found bool, err error)
@@ -27,4 +27,5 @@ type Store interface {
 	Lookup(ctx context.Context, serverID, key string) (Idempotent, bool, error)
 	Complete(ctx context.Context, serverID, key string, status int, response []byte) error
 	Release(ctx context.Context, serverID, key string) error
+	Expire(ctx context.Context, now time.Time, ttl time.Duration) (int64, error)
 }

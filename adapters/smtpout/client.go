@@ -65,6 +65,13 @@ func (c *Client) Close() error {
 // IdleConnections returns how many connections are pooled now.
 func (c *Client) IdleConnections() int { return c.pool.size() }
 
+var _ delivery.Sender = (*Client)(nil)
+
+// Send is the delivery worker's Sender port: one attempt of the message to its recipient.
+func (c *Client) Send(ctx context.Context, e delivery.Envelope) delivery.AttemptResult {
+	return c.Deliver(ctx, Message{ID: e.MessageID, MailFrom: e.MailFrom, RcptTo: e.RcptTo, Data: e.Body})
+}
+
 // Deliver makes one delivery attempt of m and reports what happened. It never returns an
 // error: every failure is in the result (a reply, or Err with ReplyCode 0), to be judged by
 // delivery.Decider. Hosts are tried in order (MX preference, then addresses; or the relays

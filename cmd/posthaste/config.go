@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -314,31 +313,6 @@ func loadSettings(env func(string) string, set map[string]string) (Config, error
 	}
 	c.fillDefaults()
 	return c, nil
-}
-
-// addConfigFlags registers one string flag per configuration variable on fs. Flags left unset
-// fall back to the environment, then to the default.
-// old CLI: goes when the cli branch lands.
-func addConfigFlags(fs *flag.FlagSet) {
-	for _, v := range configVars {
-		fs.String(v.Flag(), "", v.help+" (env "+v.env+")")
-	}
-}
-
-// flagValues returns the flags set on fs, by name.
-// old CLI: goes when the cli branch lands.
-func flagValues(fs *flag.FlagSet) map[string]string {
-	set := map[string]string{}
-	if fs != nil {
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = f.Value.String() })
-	}
-	return set
-}
-
-// loadConfig is loadSettings of the configuration flags set on fs (nil: none).
-// old CLI: goes when the cli branch lands.
-func loadConfig(env func(string) string, fs *flag.FlagSet) (Config, error) {
-	return loadSettings(env, flagValues(fs))
 }
 
 // crossChecks are the rules spanning several variables.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +14,7 @@ func envOf(m map[string]string) func(string) string { return func(k string) stri
 const testKey = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 
 func TestLoadConfigDefaults(t *testing.T) {
-	c, err := loadConfig(envOf(nil), nil)
+	c, err := loadSettings(envOf(nil), nil)
 	if err != nil {
 		t.Fatalf("defaults must be valid: %v", err)
 	}
@@ -80,12 +79,11 @@ func TestLoadConfigValues(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fs := flag.NewFlagSet("test", flag.ContinueOnError)
-			addConfigFlags(fs)
-			if err := fs.Parse(tt.flags); err != nil {
-				t.Fatal(err)
+			set := map[string]string{}
+			for i := 0; i+1 < len(tt.flags); i += 2 { // "--name", "value" pairs
+				set[strings.TrimPrefix(tt.flags[i], "--")] = tt.flags[i+1]
 			}
-			c, err := loadConfig(envOf(tt.env), fs)
+			c, err := loadSettings(envOf(tt.env), set)
 			if err != nil {
 				t.Fatalf("unexpected error: %v", err)
 			}
@@ -126,7 +124,7 @@ func TestLoadConfigErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := loadConfig(envOf(tt.env), nil)
+			_, err := loadSettings(envOf(tt.env), nil)
 			if err == nil {
 				t.Fatal("want an error")
 			}

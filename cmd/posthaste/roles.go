@@ -113,14 +113,14 @@ func runRole(ctx context.Context, r role, logger *slog.Logger) (err error) {
 }
 
 // webRole serves HTTP on POSTHASTE_HTTP_LISTEN (and HTTPS on POSTHASTE_HTTPS_LISTEN): the APIs,
-// health, metrics, the event feed and the JWKS (webHandler).
+// health, metrics, the event feed and the JWKS (webAPI).
 func webRole(s *server, log *slog.Logger) (func(ctx context.Context) error, error) {
 	cfg := s.cfg
 	ln, err := net.Listen("tcp", cfg.HTTPListen)
 	if err != nil {
 		return nil, fmt.Errorf("web: listen on POSTHASTE_HTTP_LISTEN %s: %w", cfg.HTTPListen, err)
 	}
-	handler, err := webHandler(s, log)
+	api, err := webAPI(s, log)
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -131,10 +131,11 @@ func webRole(s *server, log *slog.Logger) (func(ctx context.Context) error, erro
 		return nil, err
 	}
 	errorLog := slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	handler := api.Handler()
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: errorLog}
 	log.Info("http: listening", "addr", ln.Addr().String())
 	return func(ctx context.Context) error {
-		go expireIdempotencyKeys(ctx, s.b.store.API(), log)
+		go api.ExpireIdempotencyKeys(ctx)
 		errc := make(chan error, 2)
 		go func() { errc <- srv.Serve(ln) }()
 		var tlsSrv *http.Server
@@ -157,9 +158,9 @@ func webRole(s *server, log *slog.Logger) (func(ctx context.Context) error, erro
 	}, nil
 }
 
-// webHandler is everything the web role serves (adapters/httpapi): /api/v1 and /api/v2 with the
+// webAPI is everything the web role serves (adapters/httpapi): /api/v1 and /api/v2 with the
 // event feed, /livez, /readyz, /metrics and /.well-known/jwks.json.
-func webHandler(s *server, log *slog.Logger) (http.Handler, error) {
+func webAPI(s *server, log *slog.Logger) (*httpapi.API, error) {
 	src, err := metricsSources(s)
 	if err != nil {
 		return nil, err
@@ -173,7 +174,7 @@ func webHandler(s *server, log *slog.Logger) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return api.Handler(), nil
+	return api, nil
 }
 
 // httpsListener opens POSTHASTE_HTTPS_LISTEN with POSTHASTE_TLS_CERT (or the generated
@@ -191,30 +192,6 @@ func httpsListener(cfg Config) (net.Listener, error) {
 		return nil, fmt.Errorf("web: listen on POSTHASTE_HTTPS_LISTEN %s: %w", cfg.HTTPSListen, err)
 	}
 	return tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}), nil
-}
-
-// expireIdempotencyKeys deletes the HTTP API's idempotency keys past their 24 h, at start and
-// then hourly, until ctx ends (Reserve ignores expired keys anyway).
-func expireIdempotencyKeys(ctx context.Context, store *sqlstore.API, log *slog.Logger) {
-	defer func() {
-		if v := recover(); v != nil {
-			log.Error("httpapi: key expiry panicked", "panic", fmt.Sprint(v))
-		}
-	}()
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		ectx, cancel := context.WithTimeout(ctx, time.Minute)
-		if _, err := store.Expire(ectx, time.Now(), 24*time.Hour); err != nil && ctx.Err() == nil {
-			log.Warn("httpapi: expire idempotency keys", "err", err)
-		}
-		cancel()
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // projectorRole runs the projection runner on the bus's queues.
@@ -343,7 +320,7 @@ func webhooksRole(s *server, log *slog.Logger) (func(ctx context.Context) error,
 		return nil, err
 	}
 	sender, err := webhooksender.New(webhooksender.Config{
-		Owner: leaseOwner("/"), Schedule: s.app.Config().WebhookSchedule, Timeout: s.cfg.WebhookTimeout,
+		Owner: leaseOwner(), Schedule: s.app.Config().WebhookSchedule, Timeout: s.cfg.WebhookTimeout,
 		AllowPrivate: s.cfg.WebhookAllowPrivate,
 	}, webhooksender.Deps{
 		Queue: q, Secrets: s.deps.Secrets, Disabler: s.app.WebhookDisabler(), PostalKey: s.app.Queries.PostalSigningKey,

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -144,18 +143,6 @@ func dkimVerifier(v cli.Values) (platform.DKIMVerifier, error) {
 // stderrLogger writes text logs at the configured level to stderr.
 func stderrLogger(cfg Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-}
-
-// webhookSchedule is the retry schedule with POSTHASTE_WEBHOOK_RETRY_INITIAL as its first wait.
-func webhookSchedule(cfg Config) webhook.Schedule {
-	s := webhook.DefaultSchedule
-	if cfg.WebhookRetryInitial > 0 {
-		s.Initial = cfg.WebhookRetryInitial
-		if s.MaxWait < s.Initial {
-			s.MaxWait = s.Initial
-		}
-	}
-	return s
 }
 
 // backends are the outside world one process opened: the SQL store always; for serve also the
@@ -354,9 +341,9 @@ func newDeps(cfg Config, b *backends, logger *slog.Logger) (platform.Deps, error
 		Config: platform.Config{
 			Hostname: cfg.Hostname, ReturnPathDomain: cfg.ReturnPathDomain, SPFInclude: cfg.SPFInclude,
 			Retry:           delivery.RetryPolicy{Initial: cfg.RetryInitial, Factor: cfg.RetryFactor, MaxAttempts: cfg.RetryMaxAttempts},
-			WebhookSchedule: webhookSchedule(cfg),
+			WebhookSchedule: webhook.DefaultSchedule.WithInitial(cfg.WebhookRetryInitial),
 			ServerSecret:    cfg.SecretKey,
-			WorkerOwner:     leaseOwner(":"),
+			WorkerOwner:     leaseOwner(),
 			Relay:           relay.Config{DrainTimeout: shutdownTimeout},
 		},
 		Clock: time.Now, Rand: rand.Reader, Logger: logger,
@@ -381,11 +368,10 @@ func newDeps(cfg Config, b *backends, logger *slog.Logger) (platform.Deps, error
 	return d, nil
 }
 
-// leaseOwner names this process for leases (delivery claims, webhook deliveries): host, pid and
-// a random part, joined by sep.
-func leaseOwner(sep string) string {
+// leaseOwner names this process for leases (delivery claims, webhook deliveries).
+func leaseOwner() string {
 	host, _ := os.Hostname()
-	return host + sep + strconv.Itoa(os.Getpid()) + sep + events.NewID(time.Now(), nil)[24:]
+	return domain.LeaseOwner(host, os.Getpid(), time.Now(), nil)
 }
 
 // server is one serve process: its backends, the application composed for its roles, and the
@@ -450,7 +436,7 @@ func (s *server) compose(ctx context.Context, logger *slog.Logger) error {
 		if s.smtp, err = newSMTPClient(s.cfg, logger.With("role", "worker")); err != nil {
 			return err
 		}
-		d.Sender = smtpSender{s.smtp}
+		d.Sender = s.smtp
 	}
 	app, err := platform.New(d)
 	if err != nil {
@@ -510,13 +496,6 @@ func newSMTPClient(cfg Config, log *slog.Logger) (*smtpout.Client, error) {
 		ocfg.Resolver = r
 	}
 	return smtpout.New(ocfg)
-}
-
-// smtpSender adapts the SMTP client to the worker's Sender port.
-type smtpSender struct{ c *smtpout.Client }
-
-func (s smtpSender) Send(ctx context.Context, e delivery.Envelope) delivery.AttemptResult {
-	return s.c.Deliver(ctx, smtpout.Message{ID: e.MessageID, MailFrom: e.MailFrom, RcptTo: e.RcptTo, Data: e.Body})
 }
 
 // dkimVerify is the application's DKIM verifier (platform.DKIMVerifier) over dkimsign: keys from

@@ -23,6 +23,16 @@ type Schedule struct {
 // (about 25 attempts).
 var DefaultSchedule = Schedule{Initial: 30 * time.Second, Factor: 2, MaxWait: 6 * time.Hour, Jitter: 0.2, GiveUpAfter: 72 * time.Hour}
 
+// WithInitial returns s with its first wait set to d (when d > 0), the longest wait raised to it
+// if it was shorter (POSTHASTE_WEBHOOK_RETRY_INITIAL).
+func (s Schedule) WithInitial(d time.Duration) Schedule {
+	if d > 0 {
+		s.Initial = d
+		s.MaxWait = max(s.MaxWait, d)
+	}
+	return s
+}
+
 // Validate refuses a schedule that would never retry or never give up.
 func (s Schedule) Validate() error {
 	var errs []error
